@@ -1,0 +1,101 @@
+"""The ``escalate`` command line.
+
+User mistakes (:class:`~escalate.errors.EscalateInputError`) exit with status 2 and one clear
+message; ``--debug`` shows the traceback. Internal errors exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from escalate.errors import EscalateInputError
+
+#: Bundled model specs live in the repository's ``models/`` folder.
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+def fast_mode() -> bool:
+    """``ESCALATE_FAST=1`` lowers draws for smoke runs (CI, notebooks); never for real results."""
+    return os.environ.get("ESCALATE_FAST", "") not in ("", "0")
+
+
+def bundled_spec_path(name: str) -> Path:
+    """Path of a spec in ``models/``; a clear error if the checkout does not have it."""
+    path = MODELS_DIR / f"{name}.toml"
+    if not path.exists():
+        raise EscalateInputError(f"bundled model spec {path} not found; pass --model SPEC.toml")
+    return path
+
+
+def cmd_demo(args) -> int:
+    """Fit the bundled synthetic truces and print the posterior summary with diagnostics."""
+    import warnings
+
+    import escalate
+    from escalate.datasets import SYNTHETIC_TRUTH, synthetic
+    from escalate.diagnostics import DiagnosticsWarning
+
+    spec = escalate.ModelSpec.from_toml(args.model or bundled_spec_path("truce-hawkes"))
+    data = synthetic()
+    draws, tune = (200, 200) if fast_mode() else (None, None)
+    print(f"escalate demo: {data}")
+    print(f"model {spec.name} ({spec.source}), sampler {spec.sampler.sampler}, seed {args.seed}"
+          + ("  [ESCALATE_FAST: reduced draws, not for results]" if fast_mode() else ""))
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiagnosticsWarning)  # reported below, in the output
+        result = escalate.fit(data, spec, draws=draws, tune=tune, seed=args.seed,
+                              progressbar=sys.stderr.isatty() and not args.quiet)
+    elapsed = time.perf_counter() - started
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_rows", 200):
+        print(result.summary(ci_prob=0.94, ci_kind="eti").to_string())
+    print("\nintervals: 94% equal-tailed posterior intervals")
+    print(f"true values (simulated): branching={SYNTHETIC_TRUTH['branching'].tolist()}, "
+          f"decay={SYNTHETIC_TRUTH['decay']}, excite_verification_cross={SYNTHETIC_TRUTH['excite_verification_cross']}")
+    diag = result.diagnostics
+    banner = "" if diag.passed else "!!! DIAGNOSTICS FAILED: THESE NUMBERS ARE NOT TO BE TRUSTED !!!\n"
+    print(f"\n{banner}diagnostics: {diag.verdict} (max r_hat {diag.max_rhat:.3f}, min bulk ESS "
+          f"{diag.min_ess_bulk:.0f}, min tail ESS {diag.min_ess_tail:.0f}, {diag.divergences} divergences)")
+    print(f"fit time {elapsed:.1f} s ({diag.chains} chains x {diag.draws} draws)")
+    if args.out:
+        result.save(args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="escalate", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="fit the bundled example and print the posterior")
+    demo.add_argument("--model", help="model spec TOML (default models/truce-hawkes.toml)")
+    demo.add_argument("--seed", type=int, default=20261126)
+    demo.add_argument("--out", help="also save the fit (zarr directory)")
+    demo.add_argument("--quiet", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except EscalateInputError as exc:
+        if args.debug:
+            raise
+        print(f"escalate: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("escalate: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

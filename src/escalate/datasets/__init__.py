@@ -1,0 +1,112 @@
+"""Bundled data sets: a synthetic set with known truth, and real Israel-Hezbollah daily counts.
+
+The real data are aggregated daily counts derived from ACLED (https://acleddata.com); see
+``data/israel-hezbollah/README.md`` beside this file for the source, the derivation and the
+attribution that must travel with any copy. No raw ACLED rows are shipped.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from escalate.data import TruceData
+
+#: Attribution that must accompany the Israel-Hezbollah data wherever it goes.
+ACLED_ATTRIBUTION = (
+    "Israel-Hezbollah daily strike counts derived from data of the Armed Conflict Location & "
+    "Event Data Project (ACLED), https://acleddata.com; daily aggregation published in "
+    "loTioPerez/Practica_1_MiV (output/dades_filtrades.csv, commit 63a2e357). Aggregated counts, "
+    "not ACLED's raw rows. Truce calendar and covariate coding: one analyst's judgement calls."
+)
+
+#: The parameters :func:`synthetic` simulates from (streams ``state``, ``nonstate``; tiers 0..2).
+SYNTHETIC_TRUTH: dict[str, np.ndarray | float] = {
+    "mu_log": np.log([1.6, 0.8]),
+    "truce_effect": np.array([[0.2, -0.1], [-0.15, 0.1], [0.05, 0.15], [-0.1, -0.15]]),
+    "mu_verification": -0.5,
+    "mu_tier": np.array([-0.2, -0.4]),
+    "branching": np.array([[0.35, 0.15], [0.30, 0.25]]),
+    "excite_verification_self": -0.2,
+    "excite_verification_cross": -1.0,
+    "excite_tier": np.array([-0.2, -0.5]),
+    "decay": 0.7,
+}
+SYNTHETIC_STREAMS = ("state", "nonstate")
+SYNTHETIC_SEED = 20261126
+
+
+def synthetic_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Truces and covariates of the synthetic set: four 180-day truces on a date clock.
+
+    Verification 0.1, 0.4, 0.7 and 0.9 (one level per truce); penalty tiers 0..2 that change
+    inside the windows and differ between the parties.
+    """
+    starts = pd.to_datetime(["2021-01-01", "2021-09-01", "2022-05-01", "2023-01-01"])
+    truces = pd.DataFrame({"truce_id": ["alpha", "bravo", "charlie", "delta"], "start": starts,
+                           "end": starts + pd.Timedelta(days=180)})
+    rows = [  # (truce, day, stream, verification, tier)
+        ("alpha", 0, "", 0.1, 0),
+        ("bravo", 0, "state", 0.4, 0), ("bravo", 0, "nonstate", 0.4, 1),
+        ("bravo", 60, "state", 0.4, 1),
+        ("charlie", 0, "", 0.7, 1), ("charlie", 90, "nonstate", 0.7, 2),
+        ("delta", 0, "state", 0.9, 2), ("delta", 0, "nonstate", 0.9, 0),
+        ("delta", 45, "nonstate", 0.9, 2),
+    ]
+    start_of = dict(zip(truces["truce_id"], truces["start"]))
+    covariates = pd.DataFrame({
+        "truce_id": [r[0] for r in rows],
+        "start": [start_of[r[0]] + pd.Timedelta(days=r[1]) for r in rows],
+        "stream": [r[2] for r in rows],
+        "verification": [r[3] for r in rows],
+        "penalty_tier": [r[4] for r in rows],
+    })
+    return truces, covariates
+
+
+def synthetic(seed: int = SYNTHETIC_SEED) -> TruceData:
+    """Exact-time synthetic data simulated from :data:`SYNTHETIC_TRUTH` (about 2,000 events).
+
+    The true parameters are also in ``data.provenance["simulated"]["params"]``.
+    """
+    from escalate.simulate import simulate
+
+    truces, covariates = synthetic_tables()
+    return simulate(SYNTHETIC_TRUTH, truces, covariates, SYNTHETIC_STREAMS, seed=seed)
+
+
+class DailyFrames(NamedTuple):
+    """Raw frames of a day-dated data set, as read from its CSV files."""
+
+    counts: pd.DataFrame
+    truces: pd.DataFrame
+    covariates: pd.DataFrame
+    attribution: str
+
+
+def _data_file(name: str):
+    return resources.files("escalate.datasets").joinpath("data", "israel-hezbollah", name)
+
+
+def israel_hezbollah_daily() -> DailyFrames:
+    """Israel-Hezbollah daily strike counts 2023-10-08 .. 2025-09-14, with truces and covariates.
+
+    ``counts`` is wide (``date`` plus one column per count definition, see the README);
+    ``truces`` and ``covariates`` are the coded truce calendar. The daily likelihood that fits
+    these counts arrives with day-resolution support. Keep ``attribution`` with any copy.
+    """
+    with _data_file("daily_strikes.csv").open() as f:
+        counts = pd.read_csv(f, parse_dates=["date"])
+    with _data_file("truces.csv").open() as f:
+        truces = pd.read_csv(f)
+    with _data_file("covariates.csv").open() as f:
+        covariates = pd.read_csv(f)
+    return DailyFrames(counts, truces, covariates, ACLED_ATTRIBUTION)
+
+
+def israel_hezbollah_readme() -> str:
+    """The data set's README: source, derivation, attribution, caveats."""
+    return _data_file("README.md").read_text(encoding="utf-8")

@@ -1,0 +1,92 @@
+"""Convergence diagnostics with a pass/fail verdict (MODEL.md 5)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+#: Thresholds: r_hat above, bulk or tail ESS below, or any divergence fails a fit.
+MAX_RHAT = 1.01
+MIN_ESS = 400
+
+
+class DiagnosticsWarning(UserWarning):
+    """A fit's convergence diagnostics failed: its numbers are not to be trusted."""
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Worst-case diagnostics over the free parameters (and their verdict)."""
+
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    divergences: int
+    chains: int
+    draws: int
+
+    @property
+    def passed(self) -> bool:
+        """True when r_hat <= 1.01, bulk and tail ESS >= 400 and no divergences."""
+        return bool(self.max_rhat <= MAX_RHAT and self.min_ess_bulk >= MIN_ESS
+                    and self.min_ess_tail >= MIN_ESS and self.divergences == 0)
+
+    @property
+    def problems(self) -> list[str]:
+        """Human-readable reasons for a failed verdict (empty when passed)."""
+        out = []
+        if not self.max_rhat <= MAX_RHAT:
+            out.append(f"max r_hat {self.max_rhat:.3f} > {MAX_RHAT}")
+        if not self.min_ess_bulk >= MIN_ESS:
+            out.append(f"min bulk ESS {self.min_ess_bulk:.0f} < {MIN_ESS}")
+        if not self.min_ess_tail >= MIN_ESS:
+            out.append(f"min tail ESS {self.min_ess_tail:.0f} < {MIN_ESS}")
+        if self.divergences:
+            out.append(f"{self.divergences} divergent transitions")
+        return out
+
+    @property
+    def verdict(self) -> str:
+        """``"PASSED"`` or ``"FAILED: <reasons>"``."""
+        return "PASSED" if self.passed else "FAILED: " + "; ".join(self.problems)
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "passed": self.passed, "verdict": self.verdict}
+
+
+def _worst(tree: xr.DataTree, var_names: list[str], stat: str) -> float:
+    if stat == "rhat":
+        result = az.rhat(tree, var_names=var_names)
+    else:
+        result = az.ess(tree, var_names=var_names, method=stat)
+    ds = result.to_dataset() if isinstance(result, xr.DataTree) else result
+    values = np.concatenate([np.ravel(ds[v].values) for v in ds.data_vars]) if ds.data_vars else np.array([np.nan])
+    values = values[np.isfinite(values)] if np.isfinite(values).any() else values
+    return float(values.max() if stat == "rhat" else values.min())
+
+
+def compute_diagnostics(tree: xr.DataTree, var_names: list[str]) -> Diagnostics:
+    """Worst r_hat and ESS over ``var_names``, and the divergence count."""
+    post = tree["posterior"]
+    chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
+    divergences = 0
+    if "sample_stats" in tree.children and "diverging" in tree["sample_stats"].data_vars:
+        divergences = int(np.asarray(tree["sample_stats"]["diverging"].values).sum())
+    if chains < 2:
+        rhat = float("nan")  # r_hat needs several chains: a single chain never passes
+    else:
+        rhat = _worst(tree, var_names, "rhat")
+    return Diagnostics(max_rhat=rhat, min_ess_bulk=_worst(tree, var_names, "bulk"),
+                       min_ess_tail=_worst(tree, var_names, "tail"), divergences=divergences,
+                       chains=chains, draws=draws)
+
+
+def warn_if_failed(diagnostics: Diagnostics) -> None:
+    """Emit a visible DiagnosticsWarning for a failed verdict."""
+    if not diagnostics.passed:
+        warnings.warn(f"diagnostics {diagnostics.verdict}: the posterior is not to be trusted; "
+                      f"run more tuning/draws or revisit the model", DiagnosticsWarning, stacklevel=3)

@@ -1,0 +1,1 @@
+"""Compiled (numba) kernels: log-likelihoods with gradients, and simulators."""

@@ -1,0 +1,68 @@
+"""Shared fixtures: random data sets with covariate change points and per-stream tiers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import escalate
+
+
+def random_tables(rng: np.random.Generator, K: int, J: int, n_per_truce: int = 25, P: int = 3,
+                  extra: bool = False):
+    """Events, truces and covariates (float clock) with change points inside the windows."""
+    streams = [f"s{k}" for k in range(K)]
+    truces, events, covs = [], [], []
+    for j in range(J):
+        start = 100.0 * j
+        T = float(rng.uniform(20, 40))
+        truces.append({"truce_id": f"t{j}", "start": start, "end": start + T})
+        times = np.sort(rng.uniform(0, T, n_per_truce))
+        kinds = rng.integers(0, K, n_per_truce)
+        for t, k in zip(times, kinds):
+            events.append({"truce_id": f"t{j}", "time": start + t, "stream": streams[k]})
+        if K > 1:  # one tie across streams: allowed, and must not self-excite
+            t_tie = start + float(times[n_per_truce // 2])
+            k_tie = (int(kinds[n_per_truce // 2]) + 1) % K
+            events.append({"truce_id": f"t{j}", "time": t_tie, "stream": streams[k_tie]})
+        row = {"truce_id": f"t{j}", "start": start, "stream": None,
+               "verification": float(rng.uniform(0, 1)), "penalty_tier": int(rng.integers(0, P))}
+        if extra:
+            row["intensity_index"] = float(rng.normal())
+        covs.append(row)
+        for cut in np.sort(rng.uniform(0, T, 2)):
+            v = float(rng.uniform(0, 1))
+            for s in streams:  # per-stream tiers
+                r = {"truce_id": f"t{j}", "start": start + float(cut), "stream": s,
+                     "verification": v, "penalty_tier": int(rng.integers(0, P))}
+                if extra:
+                    r["intensity_index"] = row["intensity_index"] + 0.5
+                covs.append(r)
+    return pd.DataFrame(events), pd.DataFrame(truces), pd.DataFrame(covs)
+
+
+def random_params(rng: np.random.Generator, K: int, J: int, P: int = 3, C: int = 0) -> dict:
+    return {
+        "mu_log": rng.normal(-1.0, 0.3, K),
+        "truce_effect": rng.normal(0, 0.3, (J, K)),
+        "mu_verification": float(rng.normal(0, 0.5)),
+        "mu_tier": rng.normal(0, 0.5, P - 1),
+        "mu_covariate": rng.normal(0, 0.5, C),
+        "branching": rng.uniform(0.1, 0.5, (K, K)),
+        "excite_verification_self": float(rng.normal(0, 0.5)),
+        "excite_verification_cross": float(rng.normal(0, 0.5)),
+        "excite_tier": rng.normal(0, 0.5, P - 1),
+        "decay": float(rng.uniform(0.3, 2.0)),
+    }
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261126)
+
+
+@pytest.fixture
+def small_data(rng):
+    events, truces, covs = random_tables(rng, K=2, J=3)
+    return escalate.TruceData.from_frames(events, truces, covs)

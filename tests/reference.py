@@ -1,0 +1,74 @@
+"""Independent, obviously-correct references: plain Python loops over MODEL.md's formulas.
+
+Deliberately slow and simple (O(N^2)); used only to check the compiled kernels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+
+def _state_at(cov: pd.DataFrame, truce_id, t, streams):
+    """Covariates in force at time t (right-continuous), read straight from the rows."""
+    rows = cov[(cov["truce_id"] == truce_id) & (cov["time"] <= t)].sort_values("time", kind="stable")
+    v, x, tiers = None, None, {}
+    extras = [c for c in cov.columns if c not in ("truce_id", "time", "stream", "verification", "penalty_tier")]
+    for t0 in rows["time"].unique():
+        at = rows[rows["time"] == t0]
+        v = float(at["verification"].iloc[0])
+        x = [float(at[c].iloc[0]) for c in extras]
+        for _, r in at.iterrows():
+            if r["stream"] == "":
+                for s in streams:
+                    tiers[s] = int(r["penalty_tier"])
+        for _, r in at.iterrows():
+            if r["stream"] != "":
+                tiers[r["stream"]] = int(r["penalty_tier"])
+    return v, [tiers[s] for s in streams], x
+
+
+def exact_loglik(data, params) -> float:
+    """MODEL.md 3a, term by term, with a double loop over events."""
+    streams = list(data.streams)
+    K = len(streams)
+    om = float(params["decay"])
+    mt = [0.0] + list(np.atleast_1d(params.get("mu_tier", [])))
+    et = [0.0] + list(np.atleast_1d(params.get("excite_tier", [])))
+    beta = list(np.atleast_1d(params.get("mu_covariate", [])))
+    te = np.asarray(params.get("truce_effect", np.zeros((len(data.truce_ids), K))))
+    total = 0.0
+    for j, truce_id in enumerate(data.truce_ids):
+        T = float(data.truces["duration"].iloc[j])
+        ev = data.events[data.events["truce_id"] == truce_id]
+        times = ev["time"].tolist()
+        ks = [streams.index(s) for s in ev["stream"]]
+
+        def mu(t, k):
+            v, tiers, x = _state_at(data.covariates, truce_id, t, streams)
+            eta = params["mu_log"][k] + te[j, k] + params.get("mu_verification", 0.0) * v + mt[tiers[k]]
+            eta += sum(b * xi for b, xi in zip(beta, x))
+            return math.exp(eta)
+
+        def alpha(i, k, s):
+            v, tiers, _ = _state_at(data.covariates, truce_id, s, streams)
+            ev_ = params.get("excite_verification_self", 0.0) if i == k else params.get("excite_verification_cross", 0.0)
+            return params["branching"][i][k] * math.exp(ev_ * v + et[tiers[k]])
+
+        for tl, kl in zip(times, ks):
+            lam = mu(tl, kl)
+            for tm, km in zip(times, ks):
+                if tm < tl:
+                    lam += alpha(km, kl, tm) * om * math.exp(-om * (tl - tm))
+            total += math.log(lam)
+        # baseline compensator: integrate exactly between consecutive change points
+        cuts = sorted(set(data.covariates.loc[data.covariates["truce_id"] == truce_id, "time"]) | {T})
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            for k in range(K):
+                total -= mu(a, k) * (b - a)
+        for tm, km in zip(times, ks):
+            for k in range(K):
+                total -= alpha(km, k, tm) * (1.0 - math.exp(-om * (T - tm)))
+    return total
