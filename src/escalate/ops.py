@@ -49,7 +49,9 @@ def _make_exact_kernel(K: int, J: int, P: int, C: int):
     o_dc = o_et + n_tier
     n = o_dc + 1
 
-    @njit(cache=True, error_model="numpy")
+    # not cached by numba itself (its cache ignores edits to the callee's file); PyTensor caches
+    # the compiled graph under a key salted with KERNEL_VERSION
+    @njit(error_model="numpy")
     def kernel(times, streams, segment, offsets, durations, s_truce, s_start, s_end, s_v, s_tier, s_x, theta):
         out = exact_loglik_grad(
             times, streams, segment, offsets, durations, s_truce, s_start, s_end, s_v, s_tier, s_x,
@@ -103,9 +105,29 @@ class ExactHawkesLogLike(Op):
         return [[False, False]] * (len(node.inputs) - 1) + [[True, True]]
 
 
+def _kernel_source_version() -> int:
+    """A salt for PyTensor's numba cache key: changes whenever the kernel sources change.
+
+    PyTensor caches compiled graphs keyed by the Op's props; without this salt an edited
+    kernel would silently keep running its stale compiled version.
+    """
+    import hashlib
+    from pathlib import Path
+
+    from escalate.kernels import exact
+
+    digest = hashlib.sha256()
+    for path in (Path(exact.__file__), Path(__file__)):
+        digest.update(path.read_bytes())
+    return int(digest.hexdigest()[:12], 16)
+
+
+KERNEL_VERSION = _kernel_source_version()
+
+
 @register_funcify_default_op_cache_key(ExactHawkesLogLike)
 def _numba_funcify_exact(op, node=None, **kwargs):
-    return op._kernel
+    return op._kernel, KERNEL_VERSION
 
 
 def exact_loglike(data_arrays, theta, K: int, J: int, P: int, C: int):

@@ -10,9 +10,13 @@ and log L = sum_l log lambda_{k_l}(t_l) - sum_k int_0^T lambda_k.
 The gradient uses an adjoint on the per-event parent weights ``a_m[k]``: a forward pass gives
 each event's intensity, a backward pass gives d log L / d a_m[k] = omega * G_k(m) -
 (1 - exp(-omega (T - t_m))) with G_k(m) = sum_{l: t_l > t_m, k_l = k} exp(-omega (t_l - t_m)) /
-lambda_l. Both passes are O(N K); the chain rule to the parameters is O(N K) too, so logp and
-its full gradient cost O(N K) (below the O(N K^2) of the textbook recursion). Events at the same
-time do not excite each other (strict t_m < t_l): groups of tied times are handled together.
+lambda_l. Both passes are O(N K); the backward pass accumulates those adjoints per covariate
+segment and the chain rule to the parameters runs over segments, so logp and its full gradient
+cost O(N K) (below the O(N K^2) of the textbook recursion) with two transcendental functions
+per event (one exp, one log): excitation factors are tabulated per segment, the backward pass
+reuses the forward pass's decay factors, and the tails exp(-omega (T - t)) are their running
+product. Events at the same time do not excite each other (strict t_m < t_l): groups of tied
+times are handled together.
 """
 
 from __future__ import annotations
@@ -45,21 +49,21 @@ def baseline_log_rates(seg_truce, seg_verification, seg_tier, seg_extra,
 
 
 @njit(**JIT)
-def excitation_log_factors(streams, event_segment, seg_verification, seg_tier,
-                           ev_self, ev_cross, excite_tier):
-    """log of a_m[k] / branching[k_m, k] for every event m and target k: float64[N, K]."""
-    N = streams.shape[0]
-    K = seg_tier.shape[1]
-    out = np.empty((N, K))
-    for m in range(N):
-        s = event_segment[m]
+def excitation_log_factors(seg_verification, seg_tier, ev_self, ev_cross, excite_tier):
+    """log of alpha_{i,k}(s) / branching[i, k] for each segment s, source i, target k: float64[S, K, K].
+
+    The excitation covariates are piecewise constant, so one table per segment replaces a
+    transcendental function per event.
+    """
+    S, K = seg_tier.shape
+    out = np.empty((S, K, K))
+    for s in range(S):
         v = seg_verification[s]
         for k in range(K):
-            eta = ev_self * v if k == streams[m] else ev_cross * v
             p = seg_tier[s, k]
-            if p > 0:
-                eta += excite_tier[p - 1]
-            out[m, k] = eta
+            tier = excite_tier[p - 1] if p > 0 else 0.0
+            for i in range(K):
+                out[s, i, k] = (ev_self if i == k else ev_cross) * v + tier
     return out
 
 
@@ -92,18 +96,23 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
             logp -= mass
             g_eta_mu[s, k] = -mass
 
-    # ---- parent weights a[m, k] ----
-    log_fac = excitation_log_factors(streams, event_segment, seg_verification, seg_tier,
-                                     ev_self, ev_cross, excite_tier)
-    a = np.empty((N, K))
-    for m in range(N):
-        for k in range(K):
-            a[m, k] = branching[streams[m], k] * np.exp(log_fac[m, k])
-
+    # ---- excitation per segment: alpha[s, i, k] = branching[i, k] * fac[s, i, k] ----
+    fac = np.exp(excitation_log_factors(seg_verification, seg_tier, ev_self, ev_cross, excite_tier))
+    alpha = np.empty((S, K, K))
+    for s in range(S):
+        for i in range(K):
+            for k in range(K):
+                alpha[s, i, k] = branching[i, k] * fac[s, i, k]
+    mu_seg = np.exp(seg_eta)
     lam = np.empty(N)
-    g_a = np.empty((N, K))
+    edecay = np.empty(N)  # exp(-w (t_l - t_prev)) at the first event of each tie group
     state = np.empty(K)
     dstate = np.empty(K)
+    # per (segment, source): sums over its events of (1 - tail) and (T - t) tail, and per
+    # (segment, source, target) the sum of d logp / d a_m[k]; chained to parameters at the end
+    one_minus_tail = np.zeros((S, K))
+    lag_tail = np.zeros((S, K))
+    g_alpha = np.zeros((S, K, K))
     for j in range(J):
         lo = truce_offsets[j]
         hi = truce_offsets[j + 1]
@@ -119,6 +128,7 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
             t = times[l]
             dt = t - t_prev
             e = np.exp(-omega * dt)
+            edecay[l] = e
             for k in range(K):
                 dstate[k] = e * (dstate[k] + dt * state[k])
                 state[k] = e * state[k]
@@ -126,40 +136,69 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
             while g < hi and times[g] == t:
                 k = streams[g]
                 s = event_segment[g]
-                mu = np.exp(seg_eta[s, k])
+                mu = mu_seg[s, k]
                 lam[g] = mu + omega * state[k]
                 logp += np.log(lam[g])
                 g_eta_mu[s, k] += mu / lam[g]
                 g_decay += (state[k] - omega * dstate[k]) / lam[g]
                 g += 1
             for m in range(l, g):
+                i = streams[m]
+                s = event_segment[m]
                 for k in range(K):
-                    state[k] += a[m, k]
+                    state[k] += alpha[s, i, k]
             t_prev = t
             l = g
-        # compensator of the excitation, and the backward pass for d logp / d a
+        # backward: G_k = sum over later events of stream k of e^{-w (t_l - t)} / lambda_l,
+        # d logp / d a_m[k] = w G_k - (1 - tail) with tail = e^{-w (T - t_m)}
         for k in range(K):
-            state[k] = 0.0  # now G_k: sum over later events of stream k of e^{-w dt} / lambda
+            state[k] = 0.0
+        tail = 1.0
         t_next = T
         g = hi
         while g > lo:
             t = times[g - 1]
-            e = np.exp(-omega * (t_next - t))
-            for k in range(K):
-                state[k] *= e
             l = g
             while l > lo and times[l - 1] == t:
                 l -= 1
-            tail = np.exp(-omega * (T - t))
+            # decay from t_next back to t: the forward pass's factor, fresh for the last group
+            e = np.exp(-omega * (t_next - t)) if g == hi else edecay[g]
+            tail *= e
+            for k in range(K):
+                state[k] *= e
             for m in range(l, g):
+                i = streams[m]
+                s = event_segment[m]
+                one_minus_tail[s, i] += 1.0 - tail
+                lag_tail[s, i] += (T - t) * tail
                 for k in range(K):
-                    logp -= a[m, k] * (1.0 - tail)
-                    g_decay -= a[m, k] * (T - t) * tail
-                    g_a[m, k] = omega * state[k] - (1.0 - tail)
+                    g_alpha[s, i, k] += omega * state[k] - (1.0 - tail)
             for m in range(l, g):
                 state[streams[m]] += 1.0 / lam[m]
             t_next = t
             g = l
+
+    g_branching = np.zeros((K, K))
+    g_ev_self = 0.0
+    g_ev_cross = 0.0
+    g_excite_tier = np.zeros(excite_tier.shape[0])
+    for s in range(S):
+        v = seg_verification[s]
+        for i in range(K):
+            for k in range(K):
+                a = alpha[s, i, k]
+                logp -= a * one_minus_tail[s, i]
+                g_decay -= a * lag_tail[s, i]
+                ga = g_alpha[s, i, k]
+                g_branching[i, k] += ga * fac[s, i, k]
+                ge = ga * a
+                if k == i:
+                    g_ev_self += ge * v
+                else:
+                    g_ev_cross += ge * v
+                p = seg_tier[s, k]
+                if p > 0:
+                    g_excite_tier[p - 1] += ge
 
     # ---- chain rule to the parameters ----
     g_mu_log = np.zeros(K)
@@ -179,25 +218,6 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
                 g_mu_tier[p - 1] += ge
             for c in range(C):
                 g_mu_covariate[c] += ge * seg_extra[s, c]
-    g_branching = np.zeros((K, K))
-    g_ev_self = 0.0
-    g_ev_cross = 0.0
-    g_excite_tier = np.zeros(excite_tier.shape[0])
-    for m in range(N):
-        i = streams[m]
-        s = event_segment[m]
-        v = seg_verification[s]
-        for k in range(K):
-            ga = g_a[m, k]
-            g_branching[i, k] += ga * np.exp(log_fac[m, k])
-            ge = ga * a[m, k]
-            if k == i:
-                g_ev_self += ge * v
-            else:
-                g_ev_cross += ge * v
-            p = seg_tier[s, k]
-            if p > 0:
-                g_excite_tier[p - 1] += ge
     return (logp, g_mu_log, g_truce_effect, g_mu_verification, g_mu_tier, g_mu_covariate,
             g_branching, g_ev_self, g_ev_cross, g_excite_tier, g_decay)
 
@@ -217,8 +237,7 @@ def compensator_at_events(times, streams, event_segment, truce_offsets, duration
     K = seg_tier.shape[1]
     seg_eta = baseline_log_rates(seg_truce, seg_verification, seg_tier, seg_extra,
                                  mu_log, truce_effect, mu_verification, mu_tier, mu_covariate)
-    log_fac = excitation_log_factors(streams, event_segment, seg_verification, seg_tier,
-                                     ev_self, ev_cross, excite_tier)
+    log_fac = excitation_log_factors(seg_verification, seg_tier, ev_self, ev_cross, excite_tier)
     out = np.empty((N, K))
     state = np.empty(K)
     total = np.empty(K)
@@ -249,7 +268,7 @@ def compensator_at_events(times, streams, event_segment, truce_offsets, duration
                 g += 1
             for m in range(l, g):
                 for k in range(K):
-                    a = branching[streams[m], k] * np.exp(log_fac[m, k])
+                    a = branching[streams[m], k] * np.exp(log_fac[event_segment[m], streams[m], k])
                     state[k] += a
                     total[k] += a
             t_prev = t

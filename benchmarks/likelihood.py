@@ -1,0 +1,159 @@
+"""Benchmark: exact-time logp + gradient per call, and the full fit of the recovery data.
+
+Run: .venv/bin/python benchmarks/likelihood.py [--no-fit]
+
+Prints, for K = 2 streams with the decay free, the time per logp+gradient call of
+(a) the numba kernel called directly, (b) the compiled PyTensor function the samplers call
+(numba backend), at N = 1k, 10k, 100k events; an O(N^2) numpy reference at 1k; and ratios
+(reference / kernel, and 100k / 10k for linearity). Then the recovery fit (4 chains x 1000
+draws) with ESS per second of the slowest parameter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+import escalate
+from escalate.likelihood import kernel_data
+from escalate.kernels.exact import exact_loglik_grad
+from escalate.params import KERNEL_ORDER, normalize_params
+
+PARAMS = {"mu_log": np.log([0.6, 0.4]), "branching": np.array([[0.3, 0.2], [0.25, 0.2]]),
+          "decay": 0.8, "excite_verification_cross": -0.5, "excite_tier": [0.2], "mu_tier": [-0.1],
+          "mu_verification": -0.3}
+
+
+def make_data(n_events: int, seed: int = 0) -> escalate.TruceData:
+    """About ``n_events`` events in one truce: a pilot run sizes the window."""
+
+    def run(T):
+        truces = pd.DataFrame({"truce_id": ["t"], "start": [0.0], "end": [T]})
+        covs = pd.DataFrame({"truce_id": ["t"] * 3, "start": [0.0, T / 3, 2 * T / 3], "stream": [""] * 3,
+                             "verification": [0.2, 0.6, 0.9], "penalty_tier": [0, 1, 1]})
+        return escalate.simulate(PARAMS, truces, covs, ["a", "b"], seed=seed)
+
+    T = n_events / 2.0
+    return run(T * n_events / len(run(T).events))
+
+
+def per_call(fn, min_time: float = 0.5) -> float:
+    """Seconds per call: best of 5 batches, each running at least min_time / 5."""
+    fn()
+    n, t = 1, 0.0
+    while True:
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        t = time.perf_counter() - start
+        if t > min_time / 5:
+            break
+        n *= 2
+    best = t / n
+    for _ in range(4):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - start) / n)
+    return best
+
+
+def reference_logp(data, p) -> float:
+    """O(N^2) numpy: each event's intensity summed over all earlier events (logp only)."""
+    ev, seg = data.event_arrays(), data.segments
+    t, k, s = ev["times"], ev["streams"], ev["segment"]
+    T = data.durations[0]
+    mt, et = np.concatenate([[0], p["mu_tier"]]), np.concatenate([[0], p["excite_tier"]])
+    w = float(p["decay"])
+    mu = np.exp(p["mu_log"][None, :] + p["mu_verification"] * seg.verification[:, None] + mt[seg.tier])
+    logp = -np.sum(mu * (seg.end - seg.start)[:, None])
+    for l in range(len(t)):
+        prev = t < t[l]
+        kk = k[l]
+        ev_ = np.where(k[prev] == kk, p["excite_verification_self"], p["excite_verification_cross"])
+        alpha = p["branching"][k[prev], kk] * np.exp(ev_ * seg.verification[s[prev]] + et[seg.tier[s[prev], kk]])
+        logp += np.log(mu[s[l], kk] + np.sum(alpha * w * np.exp(-w * (t[l] - t[prev]))))
+    for kk in range(2):
+        ev_ = np.where(k == kk, p["excite_verification_self"], p["excite_verification_cross"])
+        alpha = p["branching"][k, kk] * np.exp(ev_ * seg.verification[s] + et[seg.tier[s, kk]])
+        logp -= np.sum(alpha * (1 - np.exp(-w * (T - t))))
+    return logp
+
+
+def compiled_logp_dlogp(data):
+    """The PyTensor function (numba backend) of logp and its gradient, as the samplers use it."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    from escalate.ops import exact_loglike
+
+    theta = pt.dvector("theta")
+    logp = exact_loglike(kernel_data(data), theta, 2, 1, 2, 0)
+    fn = pytensor.function([theta], [logp, pt.grad(logp, theta)], mode="NUMBA")
+    p = normalize_params(PARAMS, 2, 1, 2, 0)
+    x = np.concatenate([np.ravel(p[n]) for n in KERNEL_ORDER])
+    return lambda: fn(x)
+
+
+def bench_likelihood() -> dict:
+    rows = {}
+    for n in (1_000, 10_000, 100_000):
+        data = make_data(n)
+        p = normalize_params(PARAMS, 2, 1, 2, 0)
+        args = (*kernel_data(data), *(p[k] if p[k].ndim else float(p[k]) for k in KERNEL_ORDER))
+        kernel = per_call(lambda: exact_loglik_grad(*args))
+        compiled = per_call(compiled_logp_dlogp(data))
+        rows[n] = (len(data.events), kernel, compiled)
+        print(f"N={len(data.events):>7,d} events  kernel logp+grad {kernel * 1e6:9.1f} us   "
+              f"PyTensor(numba) logp+grad {compiled * 1e6:9.1f} us")
+        if n == 1_000:
+            ref_value = reference_logp(data, p)
+            assert np.isclose(ref_value, exact_loglik_grad(*args)[0], rtol=1e-9)
+            ref = per_call(lambda: reference_logp(data, p), min_time=2.0)
+            print(f"           O(N^2) numpy reference, logp only {ref * 1e6:9.1f} us  "
+                  f"(ratio reference / kernel logp+grad = {ref / kernel:,.0f}x)")
+    ratio = rows[100_000][1] / rows[10_000][1]
+    print(f"linearity: time(100k) / time(10k) = {ratio:.1f}  (10x the events; target <= 12)")
+    print(f"target: N=10k logp+grad < 400 us -> {rows[10_000][2] * 1e6:.0f} us via PyTensor, "
+          f"{rows[10_000][1] * 1e6:.0f} us kernel")
+    return rows
+
+
+def bench_fit() -> None:
+    from pathlib import Path
+
+    import arviz as az
+
+    from escalate.datasets import synthetic
+
+    data = synthetic()
+    spec = escalate.ModelSpec.from_toml(Path(__file__).resolve().parents[1] / "models" / "truce-hawkes.toml")
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = escalate.fit(data, spec, draws=1000, tune=1000, chains=4, seed=11)
+    elapsed = time.perf_counter() - start
+    ess = az.ess(result.tree, var_names=result.parameter_names, method="bulk").to_dataset()
+    worst = min((float(ess[v].min()), v) for v in ess.data_vars)
+    print(f"recovery fit: {len(data.events)} events, 4 chains x (1000 tune + 1000 draws), nutpie: "
+          f"{elapsed:.1f} s wall (compile included); slowest parameter {worst[1]}: bulk ESS "
+          f"{worst[0]:.0f}, {worst[0] / elapsed:.1f} ESS/s; diagnostics {result.diagnostics.verdict}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-fit", action="store_true", help="skip the full fit")
+    args = parser.parse_args(argv)
+    bench_likelihood()
+    if not args.no_fit:
+        bench_fit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
