@@ -90,10 +90,10 @@ def compiled_logp_dlogp(data):
     import pytensor
     import pytensor.tensor as pt
 
-    from escalate.ops import exact_loglike
+    from escalate.ops import hawkes_loglike
 
     theta = pt.dvector("theta")
-    logp = exact_loglike(kernel_data(data), theta, 2, 1, 2, 0)
+    logp = hawkes_loglike("exact", kernel_data(data), theta, 2, 1, 2, 0)
     fn = pytensor.function([theta], [logp, pt.grad(logp, theta)], mode="NUMBA")
     p = normalize_params(PARAMS, 2, 1, 2, 0)
     x = np.concatenate([np.ravel(p[n]) for n in KERNEL_ORDER])

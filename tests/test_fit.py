@@ -101,3 +101,33 @@ def test_loading_unknown_format_version(tmp_path, small_data, spec, mock_pymc_sa
         escalate.load_fit(tmp_path / "f.zarr")
     with pytest.raises(FileFormatError, match="not found"):
         escalate.load_fit(tmp_path / "missing.zarr")
+
+
+@pytest.mark.filterwarnings("ignore::escalate.diagnostics.DiagnosticsWarning")  # prior draws do not converge
+@pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
+def test_daily_fit_on_mocked_draws_round_trips(small_data, mock_pymc_sample, tmp_path, observation):
+    import pandas as pd
+
+    events = pd.DataFrame({"truce_id": ["a"] * 5, "time": [0.5, 0.7, 1.2, 3.3, 3.4], "stream": list("xyxxy")})
+    truces = pd.DataFrame({"truce_id": ["a", "b"], "start": [0.0, 10.0], "end": [6.0, 14.0]})
+    covs = pd.DataFrame({"truce_id": ["a", "b"], "start": [0.0, 10.0], "verification": [0.2, 0.7], "penalty_tier": [0, 1]})
+    data = escalate.TruceData.from_frames(events, truces, covs)
+    spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "time_resolution": "day", "observation": observation})
+    result = escalate.fit(data, spec, draws=10, chains=1, seed=2)  # exact times aggregated on the fly
+    assert result.data.resolution == "day"
+    assert ("dispersion" in result.tree["posterior"]) == (observation == "negative_binomial")
+    result.save(tmp_path / "d.zarr")
+    loaded = escalate.load_fit(tmp_path / "d.zarr")
+    assert loaded.data.resolution == "day"
+    np.testing.assert_array_equal(loaded.data.daily_arrays()["counts"], result.data.daily_arrays()["counts"])
+
+
+def test_day_dated_data_refuses_the_exact_likelihood():
+    import pandas as pd
+
+    counts = pd.DataFrame({"date": [0.0, 1.0], "x": [3, 0]})
+    truces = pd.DataFrame({"truce_id": ["a"], "start": [0.0], "end": [2.0]})
+    covs = pd.DataFrame({"truce_id": ["a"], "start": [0.0], "verification": [0.2], "penalty_tier": [0]})
+    data = escalate.TruceData.from_daily_counts(counts, truces, covs)
+    with pytest.raises(SpecError, match="daily counts: several events share a day"):
+        escalate.fit(data, escalate.ModelSpec.from_dict({"penalty_tiers": 1}), draws=5, chains=1)

@@ -38,3 +38,28 @@ def test_diagnostics_pass(recovery_fit):
     assert diag.max_rhat <= 1.01
     assert diag.divergences == 0
     assert diag.passed, diag.verdict
+
+
+@pytest.mark.nuts
+def test_recovery_from_daily_aggregates():
+    """Simulate exact times, aggregate to days, fit the daily likelihood (MODEL.md 3b).
+
+    Truth: SYNTHETIC_TRUTH with decay 0.35 (mean lag ~3 days) and a verification change inside
+    every truce. Same-day excitation is not modelled, which biases branching upwards (measured
+    over 9 replicates in docs/model.md: +20% to +40% on three of four entries); per-scalar 94%
+    coverage over those replicates was 97%. Replicate 3 is fixed here as a regression test.
+    """
+    from escalate.datasets import SYNTHETIC_STREAMS, synthetic_tables
+
+    truth = {**SYNTHETIC_TRUTH, "decay": 0.35}
+    truces, covariates = synthetic_tables(verification_change_day=100)
+    data = escalate.simulate(truth, truces, covariates, SYNTHETIC_STREAMS, seed=3).to_daily()
+    spec = escalate.ModelSpec.from_dict({**escalate.ModelSpec.from_toml(SPEC).to_dict(), "time_resolution": "day"})
+    result = escalate.fit(data, spec, seed=3)
+    assert result.diagnostics.passed, result.diagnostics.verdict
+    post = result.tree["posterior"]
+    for name in ("branching", "decay", "mu_verification", "mu_tier", "excite_verification_self",
+                 "excite_verification_cross", "excite_tier"):
+        draws = post[name].values.reshape((-1,) + post[name].shape[2:])
+        lo, hi = np.quantile(draws, [0.03, 0.97], axis=0)
+        assert np.all((lo <= truth[name]) & (truth[name] <= hi)), (name, lo, hi, truth[name])

@@ -32,18 +32,21 @@ def bundled_spec_path(name: str) -> Path:
 
 
 def cmd_demo(args) -> int:
-    """Fit the bundled synthetic truces and print the posterior summary with diagnostics."""
+    """Fit the bundled real example (daily model) and print the posterior with diagnostics."""
     import warnings
 
+    import pandas as pd
+
     import escalate
-    from escalate.datasets import SYNTHETIC_TRUTH, synthetic
+    from escalate.datasets import israel_hezbollah
     from escalate.diagnostics import DiagnosticsWarning
 
-    spec = escalate.ModelSpec.from_toml(args.model or bundled_spec_path("truce-hawkes"))
-    data = synthetic()
+    spec = escalate.ModelSpec.from_toml(args.model or bundled_spec_path("israel-hezbollah"))
+    data = israel_hezbollah()
     draws, tune = (200, 200) if fast_mode() else (None, None)
-    print(f"escalate demo: {data}")
-    print(f"model {spec.name} ({spec.source}), sampler {spec.sampler.sampler}, seed {args.seed}"
+    print(f"escalate demo: Israel-Hezbollah, {data}")
+    print(f"model {spec.name} ({spec.source}): {spec.time_resolution} resolution, "
+          f"{spec.observation}, sampler {spec.sampler.sampler}, seed {args.seed}"
           + ("  [ESCALATE_FAST: reduced draws, not for results]" if fast_mode() else ""))
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -51,13 +54,9 @@ def cmd_demo(args) -> int:
         result = escalate.fit(data, spec, draws=draws, tune=tune, seed=args.seed,
                               progressbar=sys.stderr.isatty() and not args.quiet)
     elapsed = time.perf_counter() - started
-    import pandas as pd
-
     with pd.option_context("display.width", 160, "display.max_rows", 200):
         print(result.summary(ci_prob=0.94, ci_kind="eti").to_string())
     print("\nintervals: 94% equal-tailed posterior intervals")
-    print(f"true values (simulated): branching={SYNTHETIC_TRUTH['branching'].tolist()}, "
-          f"decay={SYNTHETIC_TRUTH['decay']}, excite_verification_cross={SYNTHETIC_TRUTH['excite_verification_cross']}")
     diag = result.diagnostics
     banner = "" if diag.passed else "!!! DIAGNOSTICS FAILED: THESE NUMBERS ARE NOT TO BE TRUSTED !!!\n"
     print(f"\n{banner}diagnostics: {diag.verdict} (max r_hat {diag.max_rhat:.3f}, min bulk ESS "
@@ -66,6 +65,7 @@ def cmd_demo(args) -> int:
     if args.out:
         result.save(args.out)
         print(f"wrote {args.out}")
+    print(f"\ndata: {data.provenance['attribution']}")
     return 0
 
 
@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="fit the bundled example and print the posterior")
-    demo.add_argument("--model", help="model spec TOML (default models/truce-hawkes.toml)")
+    demo.add_argument("--model", help="model spec TOML (default models/israel-hezbollah.toml)")
     demo.add_argument("--seed", type=int, default=20261126)
     demo.add_argument("--out", help="also save the fit (zarr directory)")
     demo.add_argument("--quiet", action="store_true")

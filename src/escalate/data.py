@@ -48,6 +48,10 @@ class TruceData:
     streams : tuple of str
         Stream order used everywhere (posterior dims, kernels).
     resolution : {"exact", "day"}
+        ``"day"``: the data are daily counts (``counts``); ``events`` is then empty.
+    counts : DataFrame or None
+        Day resolution only: ``truce_id``, ``day`` (0-based), ``stream``, ``count`` for every day
+        of every truce window and every stream.
     clock : {"datetime", "float"}
         The user's clock for ``truces.start``/``end``.
     provenance : dict
@@ -62,6 +66,7 @@ class TruceData:
     clock: str = "float"
     extra_names: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
+    counts: pd.DataFrame | None = None
 
     # ---- constructors -------------------------------------------------------------------
     @classmethod
@@ -125,6 +130,66 @@ class TruceData:
         data.segments  # compile and validate the covariate timelines now
         return data
 
+    @classmethod
+    def from_daily_counts(cls, counts, truces, covariates, *, fill_missing=None, streams=None,
+                          provenance=None) -> "TruceData":
+        """Build day-resolution data from daily counts (MODEL.md 3b).
+
+        Parameters
+        ----------
+        counts : DataFrame or path
+            Long form ``date``, ``stream``, ``count`` (optional ``truce_id``), or wide form
+            ``date`` plus one column per stream (``streams`` picks and orders the columns).
+            Dates outside every truce window are ignored (their number is recorded in
+            ``provenance["days_outside_truces"]``).
+        truces, covariates : DataFrame or path
+            As for :meth:`from_frames`; windows and covariate changes fall on whole days.
+        fill_missing : None or 0
+            Days inside a truce window without a row are an error listing them, unless
+            ``fill_missing=0`` says that no row means no events.
+        streams : sequence of str, optional
+        provenance : dict, optional
+        """
+        from escalate.daily import build_counts, check_whole_days
+
+        if fill_missing not in (None, 0):
+            raise DataValidationError("fill_missing must be None (missing days are an error) or 0")
+        raw, label = read_table(counts, "counts")
+        tr, tr_label = read_table(truces, "truces")
+        cov, cov_label = read_table(covariates, "covariates")
+        require_columns(raw, ["date"], label)
+        truce_table, clock = _truce_table(tr, tr_label, {"counts": (raw, "date", label)}, cov, cov_label)
+        long, streams, info = build_counts(raw, truce_table, clock, streams, fill_missing)
+        cov_table, extra_names = _covariate_table(cov, cov_label, truce_table, clock)
+        unknown = ~cov_table["stream"].isin(streams + ("",))
+        if unknown.any():
+            raise DataValidationError(
+                f"{cov_label}: unknown stream {sorted(set(cov_table.loc[unknown, 'stream']))[:5]} at "
+                f"{describe_rows(np.flatnonzero(unknown))}; known streams are {list(streams)}")
+        check_whole_days(truce_table, cov_table, cov_label)
+        prov = {**dict(provenance or {}), **info}
+        prov.setdefault("sources", _sources(counts=counts, truces=truces, covariates=covariates))
+        empty = pd.DataFrame({"truce_id": pd.Series(dtype=object), "time": pd.Series(dtype=float),
+                              "stream": pd.Series(dtype=object)})
+        data = cls(events=empty, truces=truce_table, covariates=cov_table, streams=streams,
+                   resolution="day", clock=clock, extra_names=extra_names, provenance=prov,
+                   counts=_sorted_counts(long, truce_table, streams))
+        data.segments
+        return data
+
+    def to_daily(self) -> "TruceData":
+        """The same data at day resolution: exact event times aggregated to daily counts."""
+        if self.resolution == "day":
+            return self
+        from escalate.daily import aggregate_to_days, check_whole_days
+
+        check_whole_days(self.truces, self.covariates, "covariates table")
+        counts = aggregate_to_days(self.events, self.truces, self.streams)
+        empty = self.events.iloc[:0][["truce_id", "time", "stream"]]
+        return replace(self, events=empty, resolution="day",
+                       counts=_sorted_counts(counts, self.truces, self.streams),
+                       provenance={**self.provenance, "aggregated_from": "exact event times"})
+
     # ---- views --------------------------------------------------------------------------
     @property
     def truce_ids(self) -> tuple[str, ...]:
@@ -162,9 +227,28 @@ class TruceData:
             "segment": self.segments.locate(truce_index, times),
         }
 
+    def daily_arrays(self) -> dict[str, np.ndarray]:
+        """Day-resolution kernel inputs: counts[day, K], day offsets per truce, day segments."""
+        if self.counts is None:
+            raise DataValidationError("these data have exact event times; use data.to_daily() first")
+        K = len(self.streams)
+        matrix = self.counts["count"].to_numpy(dtype=float).reshape(-1, K)
+        days_per_truce = np.round(self.durations).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(days_per_truce)]).astype(np.int64)
+        truce_index = np.repeat(np.arange(len(self.truce_ids)), days_per_truce)
+        day = np.concatenate([np.arange(n, dtype=float) for n in days_per_truce]) if len(days_per_truce) else np.empty(0)
+        return {"counts": matrix, "day_offsets": offsets, "truce": truce_index,
+                "segment": self.segments.locate(truce_index, day)}
+
+    def stream_totals(self) -> pd.Series:
+        """Number of events of each stream over all truces."""
+        if self.counts is not None:
+            return self.counts.groupby("stream")["count"].sum().reindex(list(self.streams), fill_value=0)
+        return self.events["stream"].value_counts().reindex(list(self.streams), fill_value=0)
+
     def observed_rates(self) -> np.ndarray:
         """Events per day of each stream over all truces (for the ``log_observed_rate`` prior)."""
-        counts = self.events["stream"].value_counts().reindex(list(self.streams), fill_value=0)
+        counts = self.stream_totals()
         exposure = max(float(self.durations.sum()), 1e-9)
         # half an event keeps the log finite for a stream with no events
         return np.maximum(counts.to_numpy(dtype=float), 0.5) / exposure
@@ -180,20 +264,28 @@ class TruceData:
                 f"the model lists streams {list(streams)} but the data also has {unknown}; "
                 f"add them to the spec's 'streams' or remove them from the data")
         events = _sorted_events(self.events, self.truces, streams)
-        return replace(self, events=events, streams=streams)
+        counts = self.counts
+        if counts is not None:
+            extra = pd.DataFrame([(t, d, s, 0.0) for t, n in zip(self.truce_ids, np.round(self.durations).astype(int))
+                                  for d in range(n) for s in streams if s not in self.streams],
+                                 columns=["truce_id", "day", "stream", "count"])
+            counts = _sorted_counts(pd.concat([counts, extra], ignore_index=True), self.truces, streams)
+        return replace(self, events=events, streams=streams, counts=counts)
 
     @property
     def data_hash(self) -> str:
         """sha256 of the canonical content (events, truces, covariates, streams)."""
         h = hashlib.sha256()
         h.update(json.dumps({"streams": self.streams, "resolution": self.resolution}).encode())
-        for frame in (self.events, self.truces.astype(str), self.covariates):
+        for frame in (self.events, self.truces.astype(str), self.covariates,
+                      self.counts if self.counts is not None else pd.DataFrame()):
             h.update(frame.to_csv(index=False, float_format="%.17g").encode())
         return h.hexdigest()
 
     def __repr__(self) -> str:
+        n = int(self.stream_totals().sum())
         return (f"TruceData({len(self.truce_ids)} truces, {len(self.streams)} streams "
-                f"{list(self.streams)}, {len(self.events)} events, resolution={self.resolution!r})")
+                f"{list(self.streams)}, {n} events, resolution={self.resolution!r})")
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -307,3 +399,13 @@ def _sorted_events(ev: pd.DataFrame, truce_table: pd.DataFrame, streams) -> pd.D
     key = pd.DataFrame({"j": ev["truce_id"].map(order_t), "t": ev["time"], "k": ev["stream"].map(order_s)})
     idx = key.sort_values(["j", "t", "k"], kind="stable").index
     return ev.loc[idx].reset_index(drop=True)
+
+
+def _sorted_counts(counts: pd.DataFrame, truce_table: pd.DataFrame, streams) -> pd.DataFrame:
+    """Long counts ordered by truce (table order), day, then stream (given order)."""
+    order_t = {t: j for j, t in enumerate(truce_table["truce_id"])}
+    order_s = {s: k for k, s in enumerate(streams)}
+    key = pd.DataFrame({"j": counts["truce_id"].map(order_t), "d": counts["day"], "k": counts["stream"].map(order_s)})
+    idx = key.sort_values(["j", "d", "k"], kind="stable").index
+    out = counts.loc[idx, ["truce_id", "day", "stream", "count"]].reset_index(drop=True)
+    return out.astype({"day": np.int64, "count": float})

@@ -25,7 +25,7 @@ FORMAT_VERSION = 1
 #: Free parameters reported in summaries and diagnostics, in MODEL.md order.
 PARAMETER_NAMES = ("mu_log", "mu_verification", "mu_tier", "mu_covariate", "branching",
                    "excite_verification_self", "excite_verification_cross", "excite_tier",
-                   "decay", "truce_sd", "truce_effect")
+                   "decay", "dispersion", "truce_sd", "truce_effect")
 
 
 @dataclass(eq=False)
@@ -111,7 +111,7 @@ def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int
     Fit
         A failed diagnostics verdict is also announced with a :class:`DiagnosticsWarning`.
     """
-    data = data.with_streams(spec.streams) if spec.streams else data
+    data = prepare_data(data, spec)
     settings = spec.sampler
     model = build_model(data, spec)
     sampler = sampler or settings.sampler
@@ -127,6 +127,22 @@ def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int
     result = Fit(tree=tree, spec=spec, data=data)
     warn_if_failed(result.diagnostics)
     return result
+
+
+def prepare_data(data: TruceData, spec: ModelSpec) -> TruceData:
+    """The data as the model sees it: the spec's stream order; exact times aggregated to days
+    for ``time_resolution = "day"``. Day-dated data asked to fit "exact" is refused."""
+    from escalate.errors import SpecError
+
+    data = data.with_streams(spec.streams) if spec.streams else data
+    if spec.time_resolution == "day":
+        return data.to_daily()
+    if data.resolution == "day":
+        raise SpecError(f"{spec.source}: time_resolution = \"exact\" needs exact event times, but these "
+                        f"data are daily counts: several events share a day, so their order and "
+                        f"spacing are unknown and the point-process likelihood does not apply. Use "
+                        f"time_resolution = \"day\" (the daily likelihood, MODEL.md 3b)")
+    return data
 
 
 def add_derived(tree: xr.DataTree, data: TruceData) -> xr.DataTree:

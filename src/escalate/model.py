@@ -8,8 +8,8 @@ import pytensor.tensor as pt
 
 from escalate.data import TruceData
 from escalate.errors import SpecError
-from escalate.likelihood import kernel_data
-from escalate.ops import exact_loglike
+from escalate.likelihood import daily_kernel_data, kernel_data
+from escalate.ops import hawkes_loglike
 from escalate.spec import LOG_OBSERVED_RATE, ModelSpec, Prior
 
 
@@ -41,9 +41,9 @@ def check_compatible(data: TruceData, spec: ModelSpec) -> None:
     if spec.time_resolution == "exact" and data.resolution != "exact":
         raise SpecError(f"{spec.source}: time_resolution = \"exact\" needs exact event times, but "
                         f"this data is dated to the day; use time_resolution = \"day\"")
-    if spec.time_resolution == "day":
-        raise SpecError(f"{spec.source}: time_resolution = \"day\" (the daily likelihood) is not "
-                        f"available in this version; use exact event times")
+    if spec.time_resolution == "day" and data.resolution != "day":
+        raise SpecError(f"{spec.source}: time_resolution = \"day\" needs daily counts; aggregate "
+                        f"exact times with data.to_daily() (escalate.fit does this for you)")
 
 
 def _random_variable(name: str, prior: Prior, dims=None, observed_rate=None):
@@ -57,8 +57,10 @@ def build_model(data: TruceData, spec: ModelSpec) -> pm.Model:
     """Build the PyMC model of ``data`` under ``spec``; pure (no sampling, no mutation).
 
     Free variables carry MODEL.md names and named dims; with J > 1 truces, ``truce_effect``
-    is non-centred (``truce_effect_raw`` times ``truce_sd``). The likelihood enters as a
-    Potential, ``hawkes_loglik``, computed by the compiled kernel Op.
+    is non-centred (``truce_effect_raw`` times ``truce_sd``) unless the spec's
+    ``truce_effects`` says "centred" or "none"; daily counts with the negative
+    binomial add ``dispersion``. The likelihood (exact or daily, per ``spec.time_resolution``)
+    enters as a Potential, ``hawkes_loglik``, computed by the compiled kernel Op.
     """
     check_compatible(data, spec)
     K, J, P = len(data.streams), len(data.truce_ids), spec.penalty_tiers
@@ -75,10 +77,13 @@ def build_model(data: TruceData, spec: ModelSpec) -> pm.Model:
         ev_cross = _random_variable("excite_verification_cross", prior("excite_verification_cross"))
         excite_tier = _random_variable("excite_tier", prior("excite_tier"), "tier") if P > 1 else pt.zeros(0)
         decay = _random_variable("decay", prior("decay"))
-        if J > 1:
+        if J > 1 and spec.truce_effects == "non_centred":
             truce_sd = _random_variable("truce_sd", prior("truce_sd"))
             raw = pm.Normal("truce_effect_raw", 0.0, 1.0, dims=("truce", "stream"))
             truce_effect = pm.Deterministic("truce_effect", truce_sd * raw, dims=("truce", "stream"))
+        elif J > 1 and spec.truce_effects == "centred":
+            truce_sd = _random_variable("truce_sd", prior("truce_sd"))
+            truce_effect = pm.Normal("truce_effect", 0.0, truce_sd, dims=("truce", "stream"))
         else:
             truce_effect = pt.zeros((J, K))
         theta = pt.concatenate([
@@ -87,8 +92,12 @@ def build_model(data: TruceData, spec: ModelSpec) -> pm.Model:
             pt.reshape(ev_self, (1,)), pt.reshape(ev_cross, (1,)), pt.flatten(excite_tier),
             pt.reshape(decay, (1,)),
         ])
-        arrays = list(kernel_data(data))
+        if spec.observation == "negative_binomial" and spec.time_resolution == "day":
+            dispersion = _random_variable("dispersion", prior("dispersion"))
+            theta = pt.concatenate([theta, pt.reshape(dispersion, (1,))])
+        arrays = list(kernel_data(data) if spec.time_resolution == "exact" else daily_kernel_data(data))
         columns = [data.extra_names.index(c) for c in spec.baseline_covariates]
         arrays[-1] = np.ascontiguousarray(data.segments.extra[:, columns])
-        pm.Potential("hawkes_loglik", exact_loglike(arrays, theta, K, J, P, C))
+        pm.Potential("hawkes_loglik", hawkes_loglike(spec.time_resolution, arrays, theta, K, J, P, C,
+                                                     spec.observation))
     return model

@@ -17,47 +17,41 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
+from escalate.kernels.daily import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad
 from escalate.kernels.exact import exact_loglik_grad
 from escalate.params import KERNEL_ORDER, parameter_shapes
 
 
-def theta_layout(K: int, J: int, P: int, C: int) -> list[tuple[str, int, int, tuple[int, ...]]]:
-    """``(name, start, stop, shape)`` of every parameter in the flat vector, kernel order."""
+def theta_layout(K: int, J: int, P: int, C: int, observation: str = "poisson") -> list[tuple[str, int, int, tuple[int, ...]]]:
+    """``(name, start, stop, shape)`` of every parameter in the flat vector, kernel order.
+
+    The negative binomial adds ``dispersion`` as the last element.
+    """
     out, pos = [], 0
     shapes = parameter_shapes(K, J, P, C)
-    for name in KERNEL_ORDER:
-        shape = shapes[name]
+    names = list(KERNEL_ORDER) + (["dispersion"] if observation == "negative_binomial" else [])
+    for name in names:
+        shape = shapes.get(name, ())
         size = int(np.prod(shape)) if shape else 1
         out.append((name, pos, pos + size, shape))
         pos += size
     return out
 
 
-def _make_exact_kernel(K: int, J: int, P: int, C: int):
-    """An njit function (data..., theta) -> (logp 0-d, grad[n]) for fixed dimensions."""
-    n_tier = P - 1
+def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: str):
+    """An njit function (data..., theta) -> (logp 0-d, grad like theta) for fixed dimensions."""
+    layout = {name: (start, stop) for name, start, stop, _ in theta_layout(K, J, P, C, observation)}
     # offsets of the flat layout, captured as compile-time constants
-    o_mu = 0
-    o_te = o_mu + K
-    o_mv = o_te + J * K
-    o_mt = o_mv + 1
-    o_mc = o_mt + n_tier
-    o_br = o_mc + C
-    o_es = o_br + K * K
-    o_ec = o_es + 1
-    o_et = o_ec + 1
-    o_dc = o_et + n_tier
-    n = o_dc + 1
+    o_mu, o_te = layout["mu_log"][0], layout["truce_effect"][0]
+    o_mv, o_mt = layout["mu_verification"][0], layout["mu_tier"][0]
+    o_mc, o_br = layout["mu_covariate"][0], layout["branching"][0]
+    o_es, o_ec = layout["excite_verification_self"][0], layout["excite_verification_cross"][0]
+    o_et, o_dc = layout["excite_tier"][0], layout["decay"][0]
+    n = o_dc + 1 + (observation == "negative_binomial")
+    negative_binomial = observation == "negative_binomial"
 
-    # not cached by numba itself (its cache ignores edits to the callee's file); PyTensor caches
-    # the compiled graph under a key salted with KERNEL_VERSION
     @njit(error_model="numpy")
-    def kernel(times, streams, segment, offsets, durations, s_truce, s_start, s_end, s_v, s_tier, s_x, theta):
-        out = exact_loglik_grad(
-            times, streams, segment, offsets, durations, s_truce, s_start, s_end, s_v, s_tier, s_x,
-            theta[o_mu:o_te], theta[o_te:o_mv].reshape((J, K)), theta[o_mv], theta[o_mt:o_mc],
-            theta[o_mc:o_br], theta[o_br:o_es].reshape((K, K)), theta[o_es], theta[o_ec],
-            theta[o_et:o_dc], theta[o_dc])
+    def pack(out):
         grad = np.empty(n)
         grad[o_mu:o_te] = out[1]
         grad[o_te:o_mv] = out[2].ravel()
@@ -69,23 +63,54 @@ def _make_exact_kernel(K: int, J: int, P: int, C: int):
         grad[o_ec] = out[8]
         grad[o_et:o_dc] = out[9]
         grad[o_dc] = out[10]
+        return grad
+
+    # not cached by numba itself (its cache ignores edits to the callee's file); PyTensor caches
+    # the compiled graph under a key salted with KERNEL_VERSION
+    if resolution == "exact":
+        @njit(error_model="numpy")
+        def kernel(times, streams, segment, offsets, durations, s_truce, s_start, s_end, s_v, s_tier, s_x, theta):
+            out = exact_loglik_grad(
+                times, streams, segment, offsets, durations, s_truce, s_start, s_end, s_v, s_tier, s_x,
+                theta[o_mu:o_te], theta[o_te:o_mv].reshape((J, K)), theta[o_mv], theta[o_mt:o_mc],
+                theta[o_mc:o_br], theta[o_br:o_es].reshape((K, K)), theta[o_es], theta[o_ec],
+                theta[o_et:o_dc], theta[o_dc])
+            return np.asarray(out[0]), pack(out)
+        return kernel
+
+    code = NEGATIVE_BINOMIAL if negative_binomial else POISSON
+
+    @njit(error_model="numpy")
+    def daily_kernel(counts, day_segment, day_offsets, s_truce, s_v, s_tier, s_x, theta):
+        dispersion = theta[n - 1] if negative_binomial else 1.0
+        out = daily_loglik_grad(
+            counts, day_segment, day_offsets, s_truce, s_v, s_tier, s_x,
+            theta[o_mu:o_te], theta[o_te:o_mv].reshape((J, K)), theta[o_mv], theta[o_mt:o_mc],
+            theta[o_mc:o_br], theta[o_br:o_es].reshape((K, K)), theta[o_es], theta[o_ec],
+            theta[o_et:o_dc], theta[o_dc], code, dispersion)
+        grad = pack(out)
+        if negative_binomial:
+            grad[n - 1] = out[11]
         return np.asarray(out[0]), grad
 
-    return kernel
+    return daily_kernel
 
 
-class ExactHawkesLogLike(Op):
-    """log L of exact event times (MODEL.md 3a) and d log L / d theta.
+class HawkesLogLike(Op):
+    """log L of the Hawkes model and d log L / d theta, for either likelihood.
 
-    Inputs: the 11 data arrays of :func:`escalate.likelihood.kernel_data`, then ``theta``.
+    ``resolution="exact"`` (MODEL.md 3a): inputs are the 11 arrays of
+    :func:`escalate.likelihood.kernel_data`, then ``theta``. ``resolution="day"`` (3b): the 7
+    arrays of :func:`escalate.likelihood.daily_kernel_data`, then ``theta``.
     Outputs: ``logp`` (scalar), ``grad`` (vector like ``theta``).
     """
 
-    __props__ = ("K", "J", "P", "C")
+    __props__ = ("resolution", "K", "J", "P", "C", "observation")
 
-    def __init__(self, K: int, J: int, P: int, C: int):
-        self.K, self.J, self.P, self.C = K, J, P, C
-        self._kernel = _make_exact_kernel(K, J, P, C)
+    def __init__(self, resolution: str, K: int, J: int, P: int, C: int, observation: str = "poisson"):
+        self.resolution, self.K, self.J, self.P, self.C = resolution, K, J, P, C
+        self.observation = observation
+        self._kernel = _make_kernel(resolution, K, J, P, C, observation)
 
     def make_node(self, *inputs):
         inputs = [pt.as_tensor_variable(x) for x in inputs]
@@ -114,10 +139,10 @@ def _kernel_source_version() -> int:
     import hashlib
     from pathlib import Path
 
-    from escalate.kernels import exact
+    from escalate.kernels import daily, exact
 
     digest = hashlib.sha256()
-    for path in (Path(exact.__file__), Path(__file__)):
+    for path in (Path(exact.__file__), Path(daily.__file__), Path(__file__)):
         digest.update(path.read_bytes())
     return int(digest.hexdigest()[:12], 16)
 
@@ -125,13 +150,14 @@ def _kernel_source_version() -> int:
 KERNEL_VERSION = _kernel_source_version()
 
 
-@register_funcify_default_op_cache_key(ExactHawkesLogLike)
-def _numba_funcify_exact(op, node=None, **kwargs):
+@register_funcify_default_op_cache_key(HawkesLogLike)
+def _numba_funcify_hawkes(op, node=None, **kwargs):
     return op._kernel, KERNEL_VERSION
 
 
-def exact_loglike(data_arrays, theta, K: int, J: int, P: int, C: int):
-    """The symbolic log-likelihood of exact event times at flat parameters ``theta``."""
+def hawkes_loglike(resolution: str, data_arrays, theta, K: int, J: int, P: int, C: int,
+                   observation: str = "poisson"):
+    """The symbolic log-likelihood at flat parameters ``theta`` (see :func:`theta_layout`)."""
     constants = [pt.constant(np.ascontiguousarray(a)) for a in data_arrays]
-    logp, _ = ExactHawkesLogLike(K, J, P, C)(*constants, theta)
+    logp, _ = HawkesLogLike(resolution, K, J, P, C, observation)(*constants, theta)
     return logp

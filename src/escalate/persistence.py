@@ -47,12 +47,12 @@ def _dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def data_to_tree(data: TruceData) -> xr.DataTree:
-    """The ``fit_data`` group: three tables plus the attributes to rebuild ``TruceData``."""
-    node = xr.DataTree.from_dict({
-        "events": _frame_to_dataset(data.events),
-        "truces": _frame_to_dataset(data.truces),
-        "covariates": _frame_to_dataset(data.covariates),
-    })
+    """The ``fit_data`` group: the tables (events, truces, covariates, and daily counts at day
+    resolution) plus the attributes to rebuild ``TruceData``."""
+    tables = {"events": data.events, "truces": data.truces, "covariates": data.covariates}
+    if data.counts is not None:
+        tables["counts"] = data.counts
+    node = xr.DataTree.from_dict({name: _frame_to_dataset(frame) for name, frame in tables.items()})
     node.attrs.update({
         "streams": json.dumps(list(data.streams)),
         "resolution": data.resolution,
@@ -75,6 +75,7 @@ def tree_to_data(node: xr.DataTree) -> TruceData:
         clock=attrs["clock"],
         extra_names=tuple(json.loads(attrs["extra_names"])),
         provenance=json.loads(attrs["provenance"]),
+        counts=_dataset_to_frame(node["counts"].to_dataset()) if "counts" in node.children else None,
     )
 
 

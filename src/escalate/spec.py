@@ -44,11 +44,14 @@ PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
     "excite_tier": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
     "decay": ("positive", {"dist": "LogNormal", "mu": -0.6931471805599453, "sigma": 1.0}),
     "truce_sd": ("positive", {"dist": "HalfNormal", "sigma": 1.0}),
-    "dispersion": ("positive", {"dist": "Gamma", "alpha": 2.0, "beta": 0.2}),
+    # phi of the negative binomial (variance Lam + Lam^2 / phi): median 5, 90% in (0.4, 60)
+    "dispersion": ("positive", {"dist": "LogNormal", "mu": 1.6094379124341003, "sigma": 1.5}),
 }
 _POSITIVE_DISTS = {"HalfNormal", "LogNormal", "Gamma", "Exponential"}
 
 TIME_RESOLUTIONS = ("exact", "day")
+#: How truce effects enter with J > 1 truces (MODEL.md 2: partial pooling, non-centred).
+TRUCE_EFFECTS = ("non_centred", "centred", "none")
 OBSERVATIONS = ("poisson", "negative_binomial")
 
 
@@ -128,6 +131,10 @@ class ModelSpec:
         Observation model of the daily likelihood.
     baseline_covariates : tuple of str
         Further numeric covariate columns entering the log baseline (``mu_covariate``).
+    truce_effects : {"non_centred", "centred", "none"}
+        Partial pooling of the per-truce baseline shift with J > 1 truces: non-centred
+        (MODEL.md's default), centred (better geometry when every truce has many events), or
+        none (for a handful of truces whose differences the covariates must carry).
     priors : tuple of (name, Prior)
         Priors of every parameter, defaults from MODEL.md filled in.
     sampler : SamplerSettings
@@ -143,6 +150,7 @@ class ModelSpec:
     time_resolution: str = "exact"
     observation: str = "poisson"
     baseline_covariates: tuple[str, ...] = ()
+    truce_effects: str = "non_centred"
     priors: tuple[tuple[str, Prior], ...] = ()
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     scenarios: tuple[dict, ...] = ()
@@ -168,7 +176,7 @@ class ModelSpec:
         """Validate a spec given as a dict (the parsed TOML)."""
         raw = dict(raw)
         allowed = {"schema_version", "name", "description", "streams", "penalty_tiers",
-                   "time_resolution", "observation", "baseline_covariates", "priors",
+                   "time_resolution", "observation", "baseline_covariates", "truce_effects", "priors",
                    "sampler", "scenario", "collapse"}
         _reject_unknown(raw, allowed, "", source)
         version = raw.pop("schema_version", SCHEMA_VERSION)
@@ -188,6 +196,7 @@ class ModelSpec:
         kw["time_resolution"] = _choice(raw, "time_resolution", TIME_RESOLUTIONS, source)
         kw["observation"] = _choice(raw, "observation", OBSERVATIONS, source)
         kw["baseline_covariates"] = tuple(_str_list(raw, "baseline_covariates", source))
+        kw["truce_effects"] = _choice(raw, "truce_effects", TRUCE_EFFECTS, source)
         reserved = {"verification", "penalty_tier", "truce_id", "start", "stream"}
         clash = sorted(set(kw["baseline_covariates"]) & reserved)
         if clash:
@@ -253,6 +262,7 @@ class ModelSpec:
             "time_resolution": self.time_resolution,
             "observation": self.observation,
             "baseline_covariates": list(self.baseline_covariates),
+            "truce_effects": self.truce_effects,
             "priors": {name: p.to_dict() for name, p in self.priors},
             "sampler": {f.name: getattr(self.sampler, f.name) for f in fields(SamplerSettings)},
         }

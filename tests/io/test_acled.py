@@ -240,3 +240,21 @@ def test_no_filters_keeps_everything_that_maps(tmp_path):
     assert result.provenance["filtered_out"] == {}
     assert result.events["source_row"].tolist() == [1, 2, 5, 6, 9, 13, 14, 17]
     assert result.provenance["rows_unmapped"] == 10
+
+
+def test_import_to_truce_data_keeps_provenance_into_the_fit_data(tmp_path):
+    import pandas as pd
+
+    from escalate.io import read_acled
+    from escalate.persistence import data_to_tree, tree_to_data
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "io"
+    result = read_acled(fixtures / "acled_iso.csv", fixtures / "acled_mapping.toml")
+    first, last = result.counts["date"].min(), result.counts["date"].max()
+    truces = pd.DataFrame({"truce_id": ["t"], "start": [first], "end": [last + pd.Timedelta(days=1)]})
+    covs = pd.DataFrame({"truce_id": ["t"], "start": [first], "verification": [0.5], "penalty_tier": [1]})
+    data = result.to_truce_data(truces, covs)
+    assert data.resolution == "day" and data.streams == result.streams
+    assert data.stream_totals().sum() == result.counts["count"].sum()
+    again = tree_to_data(data_to_tree(data))  # what a saved fit stores
+    assert again.provenance["import"]["sha256"] == result.provenance["sha256"]

@@ -39,11 +39,13 @@ SYNTHETIC_STREAMS = ("state", "nonstate")
 SYNTHETIC_SEED = 20261126
 
 
-def synthetic_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+def synthetic_tables(verification_change_day: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Truces and covariates of the synthetic set: four 180-day truces on a date clock.
 
     Verification 0.1, 0.4, 0.7 and 0.9 (one level per truce); penalty tiers 0..2 that change
-    inside the windows and differ between the parties.
+    inside the windows and differ between the parties. With ``verification_change_day``,
+    verification also changes inside every truce on that day (0.1 -> 0.4, 0.4 -> 0.7,
+    0.7 -> 1.0, 0.9 -> 0.3), which separates its baseline effect from the truce effects.
     """
     starts = pd.to_datetime(["2021-01-01", "2021-09-01", "2022-05-01", "2023-01-01"])
     truces = pd.DataFrame({"truce_id": ["alpha", "bravo", "charlie", "delta"], "start": starts,
@@ -56,6 +58,16 @@ def synthetic_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
         ("delta", 0, "state", 0.9, 2), ("delta", 0, "nonstate", 0.9, 0),
         ("delta", 45, "nonstate", 0.9, 2),
     ]
+    if verification_change_day is not None:
+        change = {0.1: 0.4, 0.4: 0.7, 0.7: 1.0, 0.9: 0.3}
+        for truce_id, level in (("alpha", 0.1), ("bravo", 0.4), ("charlie", 0.7), ("delta", 0.9)):
+            tiers = {}
+            for r in rows:
+                if r[0] == truce_id and r[1] <= verification_change_day:
+                    for stream in (SYNTHETIC_STREAMS if r[2] == "" else (r[2],)):
+                        tiers[stream] = r[4]
+            rows += [(truce_id, verification_change_day, stream, change[level], tiers[stream])
+                     for stream in SYNTHETIC_STREAMS]
     start_of = dict(zip(truces["truce_id"], truces["start"]))
     covariates = pd.DataFrame({
         "truce_id": [r[0] for r in rows],
@@ -110,3 +122,26 @@ def israel_hezbollah_daily() -> DailyFrames:
 def israel_hezbollah_readme() -> str:
     """The data set's README: source, derivation, attribution, caveats."""
     return _data_file("README.md").read_text(encoding="utf-8")
+
+
+#: Count columns of daily_strikes.csv used as the two streams: strikes located in Israel or
+#: Lebanon (the front the truces cover); the "_sy" columns add Syria, a separate theatre.
+ISRAEL_HEZBOLLAH_STREAMS = {"israel": "israel_il_lb", "hezbollah": "hezbollah_il_lb"}
+
+
+def israel_hezbollah() -> TruceData:
+    """The real example at day resolution: both truces, with the coded covariates.
+
+    Streams ``israel`` and ``hezbollah`` (ACLED air/drone strikes and shelling/artillery/missile
+    attacks located in Israel or Lebanon, by the striking side); truces ``gaza-pause-2023``
+    (7 days) and ``lebanon-cessation-2024`` (292 days, to the end of the data on 2025-09-14).
+    Days outside the truces (open hostilities) are not part of any truce window. The
+    attribution travels in ``data.provenance["attribution"]``.
+    """
+    frames = israel_hezbollah_daily()
+    wide = frames.counts[["date", *ISRAEL_HEZBOLLAH_STREAMS.values()]].rename(
+        columns={v: k for k, v in ISRAEL_HEZBOLLAH_STREAMS.items()})
+    provenance = {"dataset": "israel-hezbollah", "attribution": frames.attribution,
+                  "streams": {k: f"daily_strikes.csv column {v}" for k, v in ISRAEL_HEZBOLLAH_STREAMS.items()}}
+    return TruceData.from_daily_counts(wide, frames.truces, frames.covariates,
+                                       streams=list(ISRAEL_HEZBOLLAH_STREAMS), provenance=provenance)

@@ -41,6 +41,22 @@ class ImportResult:
     provenance: dict[str, Any]
     streams: tuple[str, ...]
 
+    def to_truce_data(self, truces, covariates, *, fill_missing=0):
+        """Day-resolution :class:`~escalate.TruceData` of these counts, with this import's provenance.
+
+        Parameters
+        ----------
+        truces, covariates : DataFrame or path
+            The truce calendar and covariate timelines (dates on the same clock as the events).
+        fill_missing : None or 0
+            Default 0: a day without an imported event had no event (the importer lists only
+            days with events). Pass None to require every day explicitly.
+        """
+        from escalate.data import TruceData
+
+        return TruceData.from_daily_counts(self.counts, truces, covariates, fill_missing=fill_missing,
+                                           streams=list(self.streams), provenance={"import": self.provenance})
+
     def report(self) -> str:
         """Return a short human-readable summary of the import.
 
