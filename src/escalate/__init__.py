@@ -23,8 +23,13 @@ from escalate.simulate import simulate  # noqa: E402
 
 __all__ += ["simulate"]
 
-from escalate.fit import Fit, fit  # noqa: E402
+from escalate.fit import Fit, fit, fit_from_draws  # noqa: E402
 from escalate.model import build_model  # noqa: E402
 from escalate.persistence import load_fit  # noqa: E402
 
-__all__ += ["Fit", "build_model", "fit", "load_fit"]
+__all__ += ["Fit", "build_model", "fit", "fit_from_draws", "load_fit"]
+
+from escalate.outcomes import Forecast  # noqa: E402
+from escalate.scenarios import CollapseRule, Scenario  # noqa: E402
+
+__all__ += ["CollapseRule", "Forecast", "Scenario"]

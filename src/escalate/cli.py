@@ -62,11 +62,40 @@ def cmd_demo(args) -> int:
     print(f"\n{banner}diagnostics: {diag.verdict} (max r_hat {diag.max_rhat:.3f}, min bulk ESS "
           f"{diag.min_ess_bulk:.0f}, min tail ESS {diag.min_ess_tail:.0f}, {diag.divergences} divergences)")
     print(f"fit time {elapsed:.1f} s ({diag.chains} chains x {diag.draws} draws)")
+
+    started = time.perf_counter()
+    draws = 200 if fast_mode() else 1000
+    forecast = result.forecast(90, draws=draws, paths=100, seed=args.seed)
+    print(f"\nforecast of {forecast.ds.attrs['truce']} from {forecast.ds.attrs['cutoff'][:10]}: "
+          f"{draws} posterior draws x 100 paths, {time.perf_counter() - started:.1f} s")
+    print(f"collapse means: {forecast.collapse_definition()}")
+    for scenario in forecast.scenario_objects():
+        print(f"  scenario {scenario.describe()}")
+    print(headline_text(forecast, diag))
     if args.out:
-        result.save(args.out)
+        result.with_forecast(forecast).save(args.out)
         print(f"wrote {args.out}")
     print(f"\ndata: {data.provenance['attribution']}")
     return 0
+
+
+def headline_text(forecast, diagnostics) -> str:
+    """P(collapse within 7, 30 and 90 days) per scenario with 90% intervals, and the verdict."""
+    head = forecast.headline()
+    lines = ["\nP(collapse within h days): posterior mean [90% equal-tailed interval over draws] (MC s.e.)"]
+    for name, rows in head.groupby("scenario", sort=False):
+        cells = [f"{int(r.horizon_day):>2} d: {r.p_collapse_mean:6.1%} [{r.p_collapse_q05:.0%}, "
+                 f"{r.p_collapse_q95:.0%}] ({r.p_collapse_mcse:.1%})" for r in rows.itertuples()]
+        lines.append(f"  {name:<20} " + "   ".join(cells))
+    for name, note in forecast.notes.items():
+        lines.append(f"  note on {name}: {note}")
+    esc = forecast.escalation()
+    lines.append("P(spectral radius >= 1): " + ", ".join(
+        f"{r.scenario} {r.p_supercritical:.1%}" for r in esc.itertuples()))
+    if not diagnostics.passed:
+        lines.insert(0, "!!! DIAGNOSTICS FAILED: THESE NUMBERS ARE NOT TO BE TRUSTED !!!")
+    lines.append(f"diagnostics: {diagnostics.verdict}")
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:

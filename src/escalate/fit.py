@@ -76,6 +76,50 @@ class Fit:
             out[name] = values.reshape((-1,) + values.shape[2:])
         return out
 
+    def forecast(self, horizon: int, scenarios=None, collapse=None, draws: int | None = None,
+                 paths: int = 100, seed: int | None = None, truce: str | None = None):
+        """Posterior forecast of truce collapse over ``horizon`` days (MODEL.md 4).
+
+        Parameters
+        ----------
+        horizon : int
+            Days after the end of the data.
+        scenarios : list of Scenario or str, optional
+            Policy scenarios (objects, or names of the spec's ``[[scenario]]`` tables); the
+            status quo is always included first. Default: the spec's scenarios.
+        collapse : CollapseRule or list of CollapseRule, optional
+            Any of the rules counts as collapse. Default: the spec's ``[[collapse]]`` rules.
+        draws : int, optional
+            Posterior draws used (evenly spaced); default all.
+        paths : int
+            Simulated futures per draw.
+        seed : int, optional
+            Same seed, same forecast (default 0).
+        truce : str, optional
+            Which truce to continue; default the one whose window ends last.
+
+        Returns
+        -------
+        Forecast
+            The fit is not modified; attach the forecast with :meth:`with_forecast`.
+        """
+        from escalate.forecast import run_forecast
+
+        return run_forecast(self, horizon, scenarios, collapse, draws, paths, seed, truce)
+
+    def with_forecast(self, forecast) -> "Fit":
+        """A new Fit whose tree also holds ``forecast`` as its ``forecast`` group."""
+        tree = self.tree.copy()
+        tree["forecast"] = forecast.tree.to_dataset()
+        return Fit(tree=tree, spec=self.spec, data=self.data)
+
+    @property
+    def saved_forecast(self):
+        """The forecast stored in this fit's tree (see :meth:`with_forecast`), or None."""
+        from escalate.outcomes import Forecast
+
+        return Forecast.from_tree(self.tree["forecast"]) if "forecast" in self.tree.children else None
+
     def save(self, path) -> None:
         """Write the fit to a zarr (format 2) directory, atomically (temp sibling, then rename)."""
         from escalate.persistence import save_tree
@@ -129,6 +173,49 @@ def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int
     return result
 
 
+def fit_from_draws(data: TruceData, spec: ModelSpec, draws: dict) -> Fit:
+    """A :class:`Fit` from given parameter draws (expert elicitation, checks, scenarios).
+
+    Parameters
+    ----------
+    data : TruceData
+    spec : ModelSpec
+    draws : dict of str to array
+        MODEL.md names to arrays with a leading draw dimension, e.g. ``branching`` of shape
+        (n, K, K), ``decay`` of shape (n,). ``mu_log``, ``branching`` and ``decay`` are
+        required; absent effects are zero (and absent from the posterior).
+
+    Returns
+    -------
+    Fit
+        One chain of n draws; no sampler statistics (diagnostics report a single chain).
+    """
+    from escalate.errors import ParameterError
+    from escalate.model import check_compatible, model_coords
+    from escalate.params import normalize_params
+
+    data = prepare_data(data, spec)
+    check_compatible(data, spec)
+    K, J, P, C = len(data.streams), len(data.truce_ids), spec.penalty_tiers, len(spec.baseline_covariates)
+    arrays = {name: np.asarray(value, dtype=float) for name, value in draws.items()}
+    sizes = {v.shape[0] if v.ndim else -1 for v in arrays.values()}
+    if len(sizes) != 1 or -1 in sizes:
+        raise ParameterError(f"every draw array needs the same leading draw dimension; got shapes "
+                             f"{ {k: v.shape for k, v in arrays.items()} }")
+    n = sizes.pop()
+    for i in range(n):  # shape and value checks, draw by draw
+        normalize_params({k: v[i] for k, v in arrays.items() if k != "dispersion"}, K, J, P, C)
+    dims = {"mu_log": ("stream",), "truce_effect": ("truce", "stream"), "mu_tier": ("tier",),
+            "mu_covariate": ("covariate",), "branching": ("source", "target"), "excite_tier": ("tier",)}
+    coords = model_coords(data, spec)
+    post = xr.Dataset({name: (("chain", "draw", *dims.get(name, ())), value[None]) for name, value in arrays.items()},
+                      coords={"chain": [0], "draw": np.arange(n),
+                              **{d: coords[d] for name in arrays for d in dims.get(name, ())}})
+    tree = finalize_tree(xr.DataTree.from_dict({"posterior": post}), data, spec,
+                         {"seed": None, "sampler": "fit_from_draws"})
+    return Fit(tree=tree, spec=spec, data=data)
+
+
 def prepare_data(data: TruceData, spec: ModelSpec) -> TruceData:
     """The data as the model sees it: the spec's stream order; exact times aggregated to days
     for ``time_resolution = "day"``. Day-dated data asked to fit "exact" is refused."""
@@ -152,7 +239,7 @@ def add_derived(tree: xr.DataTree, data: TruceData) -> xr.DataTree:
     v, tiers, labels = data.segments.states()
     K = len(data.streams)
     zeros = xr.zeros_like(post["decay"])
-    et = post["excite_tier"].values if "excite_tier" in post else np.zeros((chain, draw, 0))
+    et = post["excite_tier"].values if "excite_tier" in post else np.zeros((chain, draw, data.n_tiers_observed - 1))
     ev_s = (post["excite_verification_self"] if "excite_verification_self" in post else zeros).values
     ev_c = (post["excite_verification_cross"] if "excite_verification_cross" in post else zeros).values
     rho = np.stack([spectral_radius(effective_branching(post["branching"].values, ev_s, ev_c, et, v[q], tiers[q]))

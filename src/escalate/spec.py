@@ -234,6 +234,12 @@ class ModelSpec:
             if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
                 raise SpecError(f"{source}: '{key}' must be an array of tables ([[{key}]])")
             kw[target] = tuple(tables)
+        from escalate.scenarios import CollapseRule, Scenario  # validate now: typos fail early
+
+        for table in kw["scenarios"]:
+            Scenario.from_dict(table, source)
+        for table in kw["collapse"]:
+            CollapseRule.from_dict(table, source)
         return cls(**kw)
 
     # ---- views --------------------------------------------------------------------------
