@@ -121,3 +121,12 @@ def test_exact_data_aggregate_to_days(small_data):
     assert daily.resolution == "day"
     assert daily.daily_arrays()["counts"].tolist() == [[2, 0], [0, 1], [0, 0], [1, 0], [0, 0]]
     assert daily.stream_totals().tolist() == [3, 1]
+
+
+def test_an_ongoing_truce_is_observed_through_the_last_counted_day():
+    counts = pd.DataFrame({"date": ["2025-01-01", "2025-01-02", "2025-01-03"], "a": [1, 0, 2]})
+    truces = pd.DataFrame({"truce_id": ["x"], "start": ["2025-01-01"], "end": [None]})
+    covs = pd.DataFrame({"truce_id": ["x"], "start": ["2025-01-01"], "verification": [0.5], "penalty_tier": [0]})
+    data = TruceData.from_daily_counts(counts, truces, covs)
+    assert data.durations.tolist() == [3.0]
+    assert data.provenance["open_truces_end"].startswith("2025-01-04")

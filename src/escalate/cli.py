@@ -1,7 +1,8 @@
 """The ``escalate`` command line.
 
 User mistakes (:class:`~escalate.errors.EscalateInputError`) exit with status 2 and one clear
-message; ``--debug`` shows the traceback. Internal errors exit 1.
+message; ``--debug`` shows the traceback. Internal errors exit 1. Ctrl-C exits 130 (SIGTERM
+143) and leaves no partial run directory. See ``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def bundled_spec_path(name: str) -> Path:
     return path
 
 
-def cmd_demo(args) -> int:
+def cmd_demo(args) -> int:  # noqa: C901 - a linear script
     """Fit the bundled real example (daily model) and print the posterior with diagnostics."""
     import warnings
 
@@ -98,16 +99,103 @@ def headline_text(forecast, diagnostics) -> str:
     return "\n".join(lines)
 
 
+from escalate.cli_commands import (  # noqa: E402
+    cmd_fit,
+    cmd_forecast,
+    cmd_import,
+    cmd_simulate,
+    cmd_update,
+    cmd_validate,
+)
+
+
+def _data_options(parser, required=True) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--events", help="events CSV/Parquet: truce_id, time, stream (exact times)")
+    group.add_argument("--counts", help="daily counts CSV/Parquet: date, stream, count (or wide)")
+    parser.add_argument("--truces", help="truce calendar CSV: truce_id, start, end")
+    parser.add_argument("--covariates", help="covariate timelines CSV: truce_id, start, stream, verification, penalty_tier")
+    parser.add_argument("--fill-missing", action="store_true",
+                        help="daily counts: days without a row had no events (else missing days are an error)")
+
+
+def _sampler_options(parser, default: str = "default: the spec's [sampler]") -> None:
+    parser.add_argument("--draws", type=int, help=f"draws per chain ({default})")
+    parser.add_argument("--tune", type=int, help=f"tuning steps per chain ({default})")
+    parser.add_argument("--chains", type=int, help=f"chains ({default})")
+
+
+def _output_options(parser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or chatter")
+    parser.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="escalate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="escalate", description="Bayesian Hawkes models of truce "
+                                     "violations and forecasts of truce collapse.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="fit the bundled example and print the posterior")
+
+    demo = sub.add_parser("demo", help="the bundled real example end to end")
     demo.add_argument("--model", help="model spec TOML (default models/israel-hezbollah.toml)")
     demo.add_argument("--seed", type=int, default=20261126)
-    demo.add_argument("--out", help="also save the fit (zarr directory)")
+    demo.add_argument("--out", help="also save the fit with its forecast (zarr directory)")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo)
+
+    validate = sub.add_parser("validate", help="check data files and list every problem found")
+    validate.add_argument("files", nargs="+", help="events, counts, truces and covariates files")
+    _output_options(validate)
+    validate.set_defaults(func=cmd_validate)
+
+    imp = sub.add_parser("import", help="ACLED or UCDP GED export -> daily counts CSV")
+    imp.add_argument("source", choices=["acled", "ucdp"])
+    imp.add_argument("file")
+    imp.add_argument("--mapping", required=True, help="party mapping TOML (docs/importers.md)")
+    imp.add_argument("-o", "--out", required=True, help="daily counts CSV to write (date, stream, count)")
+    imp.add_argument("--force", action="store_true", help="replace an existing output file")
+    _output_options(imp)
+    imp.set_defaults(func=cmd_import)
+
+    fit = sub.add_parser("fit", help="fit a model and write a run directory")
+    fit.add_argument("--model", required=True, help="model spec TOML")
+    _data_options(fit)
+    fit.add_argument("--out", required=True, help="run directory to create")
+    fit.add_argument("--force", action="store_true", help="replace an existing run")
+    fit.add_argument("--seed", type=int, default=0)
+    _sampler_options(fit)
+    _output_options(fit)
+    fit.set_defaults(func=cmd_fit)
+
+    fc = sub.add_parser("forecast", help="forecast collapse from a run; adds forecast.zarr/.csv")
+    fc.add_argument("run")
+    fc.add_argument("--horizon", type=int, default=90, help="days after the end of the data")
+    fc.add_argument("--scenario", action="append", help="a scenario of the spec (repeatable; default all)")
+    fc.add_argument("--draws", type=int, help="posterior draws used (default all)")
+    fc.add_argument("--paths", type=int, default=100)
+    fc.add_argument("--seed", type=int, default=0)
+    fc.add_argument("--truce", help="truce to continue (default the latest)")
+    _output_options(fc)
+    fc.set_defaults(func=cmd_forecast)
+
+    up = sub.add_parser("update", help="refit with new data, forecast, append to the archive")
+    up.add_argument("run")
+    _data_options(up)
+    up.add_argument("--seed", type=int, help="default: the run's seed")
+    _sampler_options(up, "default: the run's")
+    _output_options(up)
+    up.set_defaults(func=cmd_update)
+
+    sim = sub.add_parser("simulate", help="simulate events from given parameters")
+    sim.add_argument("--model", required=True, help="model spec TOML (streams, tiers, resolution)")
+    sim.add_argument("--params", required=True, help="parameters TOML ([params] with MODEL.md names)")
+    sim.add_argument("--truces", required=True)
+    sim.add_argument("--covariates", required=True)
+    sim.add_argument("-o", "--out", required=True, help="CSV to write: events, or daily counts for day models")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--force", action="store_true")
+    _output_options(sim)
+    sim.set_defaults(func=cmd_simulate)
     return parser
 
 
@@ -122,8 +210,16 @@ def main(argv=None) -> int:
         print(f"escalate: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("escalate: interrupted", file=sys.stderr)
-        return 130
+        from escalate.cli_commands import LAST_SIGNAL
+
+        print("escalate: interrupted; nothing was written", file=sys.stderr)
+        return 143 if LAST_SIGNAL and LAST_SIGNAL[-1] == 15 else 130
+    except Exception as exc:  # an internal error: say so, keep the traceback for --debug
+        if args.debug:
+            raise
+        print(f"escalate: internal error ({type(exc).__name__}: {exc}); rerun with --debug for the "
+              f"traceback and report it", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from escalate.errors import DataValidationError, describe_rows
-from escalate.tables import days_between, read_table, require_columns, require_finite, stream_labels, to_clock
+from escalate.tables import days_between, require_columns, require_finite, stream_labels, to_clock
 
 
 def _long_form(counts: pd.DataFrame, label: str, streams) -> pd.DataFrame:
@@ -73,9 +73,9 @@ def assign_days(counts: pd.DataFrame, truce_table: pd.DataFrame, clock: str, lab
     return pd.concat(parts), dropped
 
 
-def build_counts(raw, truce_table: pd.DataFrame, clock: str, streams, fill_missing) -> tuple[pd.DataFrame, tuple[str, ...], dict]:
+def build_counts(frame: pd.DataFrame, label: str, truce_table: pd.DataFrame, clock: str, streams,
+                 fill_missing) -> tuple[pd.DataFrame, tuple[str, ...], dict]:
     """Validated long counts ``(truce_id, day, stream, count)`` covering every truce day."""
-    frame, label = read_table(raw, "counts")
     long = _long_form(frame, label, streams)
     values = require_finite(long, "count", label)
     bad = (values < 0) | (values != np.round(values))

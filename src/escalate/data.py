@@ -143,7 +143,9 @@ class TruceData:
             Dates outside every truce window are ignored (their number is recorded in
             ``provenance["days_outside_truces"]``).
         truces, covariates : DataFrame or path
-            As for :meth:`from_frames`; windows and covariate changes fall on whole days.
+            As for :meth:`from_frames`; windows and covariate changes fall on whole days. A
+            truce with an empty ``end`` is ongoing: it is observed through the last date of
+            the counts (its end is the day after).
         fill_missing : None or 0
             Days inside a truce window without a row are an error listing them, unless
             ``fill_missing=0`` says that no row means no events.
@@ -158,8 +160,19 @@ class TruceData:
         tr, tr_label = read_table(truces, "truces")
         cov, cov_label = read_table(covariates, "covariates")
         require_columns(raw, ["date"], label)
+        require_columns(tr, ["truce_id", "start", "end"], tr_label)
+        open_ended = tr["end"].isna() | (tr["end"].astype(str).str.strip() == "")
+        if open_ended.any() and len(raw):  # an ongoing truce: observed through the last dated day
+            from escalate.tables import clock_kind
+
+            kind = clock_kind(raw["date"])
+            last = to_clock(raw["date"], kind, "date", label).max()
+            end = last + (pd.Timedelta(days=1) if kind == "datetime" else 1.0)
+            tr["end"] = tr["end"].astype(object)
+            tr.loc[open_ended, "end"] = end.isoformat() if kind == "datetime" else float(end)
+            provenance = {**dict(provenance or {}), "open_truces_end": str(end)}
         truce_table, clock = _truce_table(tr, tr_label, {"counts": (raw, "date", label)}, cov, cov_label)
-        long, streams, info = build_counts(raw, truce_table, clock, streams, fill_missing)
+        long, streams, info = build_counts(raw, label, truce_table, clock, streams, fill_missing)
         cov_table, extra_names = _covariate_table(cov, cov_label, truce_table, clock)
         unknown = ~cov_table["stream"].isin(streams + ("",))
         if unknown.any():
