@@ -123,6 +123,18 @@ def test_forecast_then_update_appends_and_never_rewrites(fitted_run, files, tmp_
     assert manifest["sampling"] == {"draws": 100, "tune": 100, "chains": 2}  # the run's settings reused
 
 
+def test_report_command_exports_all_formats(fitted_run, tmp_path):
+    out = _copy(fitted_run[0], tmp_path)
+    assert run("report", out).returncode == 2  # no forecast yet: a clear user error
+    assert run("forecast", out, "--horizon", 10, "--draws", 20, "--paths", 5, "--quiet").returncode == 0
+    result = run("report", out, "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["diagnostics_passed"] is False
+    page = (out / "report" / "report.html").read_text()
+    assert "not to be trusted" in page and "escalate" in page and "fit --model" in page  # the reproducing command
+
+
 def test_forecast_unknown_scenario_is_a_user_error(fitted_run, tmp_path):
     out = _copy(fitted_run[0], tmp_path)
     result = run("forecast", out, "--scenario", "nonsense")
@@ -229,11 +241,14 @@ def test_bad_column_names_the_file(files, tmp_path):
 
 @pytest.mark.nuts
 def test_demo_fits_forecasts_and_prints_the_headline(tmp_path):
-    out = tmp_path / "demo.zarr"
+    out = tmp_path / "demo"
     result = run("demo", "--quiet", "--out", out, env={"ESCALATE_FAST": "1"})
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert "94% equal-tailed" in text and "diagnostics:" in text
     assert "P(collapse within h days)" in text and "penalties escalate" in text
     assert "acleddata.com" in text  # the attribution travels with the data
-    assert escalate.load_fit(out).saved_forecast.scenarios == ["status quo", "verification cell", "penalties escalate"]
+    assert escalate.load_fit(out / "fit.zarr").saved_forecast.scenarios == [
+        "status quo", "verification cell", "penalties escalate"]
+    assert "report.html" in text and (out / "report" / "report.html").exists()
+    assert (out / "report" / "report.json").exists() and (out / "report" / "report.md").exists()

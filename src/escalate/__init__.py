@@ -33,3 +33,7 @@ from escalate.outcomes import Forecast  # noqa: E402
 from escalate.scenarios import CollapseRule, Scenario  # noqa: E402
 
 __all__ += ["CollapseRule", "Forecast", "Scenario"]
+
+from escalate.report import report  # noqa: E402
+
+__all__ += ["report"]

@@ -73,9 +73,12 @@ def cmd_demo(args) -> int:  # noqa: C901 - a linear script
     for scenario in forecast.scenario_objects():
         print(f"  scenario {scenario.describe()}")
     print(headline_text(forecast, diag))
-    if args.out:
-        result.with_forecast(forecast).save(args.out)
-        print(f"wrote {args.out}")
+    out = Path(args.out) if args.out else Path("runs") / "demo"
+    result.with_forecast(forecast).save(out / "fit.zarr")
+    escalate.report(result, forecast, out / "report", format="all",
+                    command=f"escalate demo --seed {args.seed}" + (f" --model {args.model}" if args.model else ""))
+    print(f"\nwrote {out / 'fit.zarr'} (fit and forecast) and the report {out / 'report' / 'report.html'} "
+          f"(also report.md, report.json, tables/*.csv)")
     print(f"\ndata: {data.provenance['attribution']}")
     return 0
 
@@ -103,6 +106,7 @@ from escalate.cli_commands import (  # noqa: E402
     cmd_fit,
     cmd_forecast,
     cmd_import,
+    cmd_report,
     cmd_simulate,
     cmd_update,
     cmd_validate,
@@ -139,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the bundled real example end to end")
     demo.add_argument("--model", help="model spec TOML (default models/israel-hezbollah.toml)")
     demo.add_argument("--seed", type=int, default=20261126)
-    demo.add_argument("--out", help="also save the fit with its forecast (zarr directory)")
+    demo.add_argument("--out", help="output folder for the fit, forecast and report (default runs/demo)")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo)
 
@@ -185,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     _sampler_options(up, "default: the run's")
     _output_options(up)
     up.set_defaults(func=cmd_update)
+
+    rep = sub.add_parser("report", help="export the posterior report of a run (after `forecast`)")
+    rep.add_argument("run")
+    rep.add_argument("--format", default="all", choices=["html", "md", "json", "csv", "all"])
+    rep.add_argument("-o", "--out", help="output folder (default RUN/report)")
+    _output_options(rep)
+    rep.set_defaults(func=cmd_report)
 
     sim = sub.add_parser("simulate", help="simulate events from given parameters")
     sim.add_argument("--model", required=True, help="model spec TOML (streams, tiers, resolution)")

@@ -324,3 +324,24 @@ def cmd_simulate(args) -> int:
     _write_csv_atomically(frame, Path(args.out), args.force)
     emit(args, [f"simulated {data!r}; wrote {args.out}"], {"out": args.out, "events": int(data.stream_totals().sum())})
     return 0
+
+
+def cmd_report(args) -> int:
+    import escalate
+    from escalate.runs import read_manifest
+
+    run = Path(args.run)
+    manifest = read_manifest(run)
+    if not (run / "forecast.zarr").exists():
+        raise EscalateInputError(f"{run} has no forecast yet; run `escalate forecast {run}` first")
+    result = escalate.load_fit(run / "fit.zarr")
+    from escalate.outcomes import Forecast
+    from escalate.persistence import load_tree
+
+    forecast = Forecast.from_tree(load_tree(run / "forecast.zarr"))
+    out = Path(args.out) if args.out else run / "report"
+    command = " ".join(manifest["command"]) if manifest.get("command") else None
+    files = escalate.report(result, forecast, out, format=args.format, command=command)
+    emit(args, [f"wrote {len(files)} files to {out}"] + [f"  {p}" for p in files],
+         {"out": str(out), "files": [str(p) for p in files], "diagnostics_passed": result.diagnostics.passed})
+    return 0

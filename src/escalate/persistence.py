@@ -104,6 +104,17 @@ def save_tree(tree: xr.DataTree, path) -> None:
     atomic_directory(Path(path), lambda tmp: tree.to_zarr(tmp, zarr_format=2, consolidated=True))
 
 
+def load_tree(path) -> xr.DataTree:
+    """Read a zarr store written by :func:`save_tree` into memory."""
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"{path}: not found")
+    try:
+        return xr.open_datatree(path, engine="zarr", zarr_format=2, consolidated=True).load()
+    except (OSError, ValueError, KeyError) as exc:
+        raise FileFormatError(f"{path}: not a readable escalate zarr store ({exc})") from None
+
+
 def load_fit(path):
     """Load a fit saved with :meth:`Fit.save`.
 
@@ -116,10 +127,7 @@ def load_fit(path):
     path = Path(path)
     if not path.exists():
         raise FileFormatError(f"{path}: no saved fit there (path not found)")
-    try:
-        tree = xr.open_datatree(path, engine="zarr", zarr_format=2, consolidated=True).load()
-    except (OSError, ValueError, KeyError) as exc:
-        raise FileFormatError(f"{path}: not a readable zarr store of an escalate fit ({exc})") from None
+    tree = load_tree(path)
     version = tree.attrs.get("format_version")
     if version is None or "spec" not in tree.attrs:
         raise FileFormatError(f"{path}: not an escalate fit (no format_version/spec attributes)")
