@@ -37,3 +37,7 @@ __all__ += ["CollapseRule", "Forecast", "Scenario"]
 from escalate.report import report  # noqa: E402
 
 __all__ += ["report"]
+
+from escalate.backtest import backtest  # noqa: E402
+
+__all__ += ["backtest"]

@@ -14,14 +14,10 @@ import time
 from pathlib import Path
 
 from escalate.errors import EscalateInputError
+from escalate.fit import fast_mode
 
 #: Bundled model specs live in the repository's ``models/`` folder.
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-
-
-def fast_mode() -> bool:
-    """``ESCALATE_FAST=1`` lowers draws for smoke runs (CI, notebooks); never for real results."""
-    return os.environ.get("ESCALATE_FAST", "") not in ("", "0")
 
 
 def bundled_spec_path(name: str) -> Path:
@@ -44,7 +40,6 @@ def cmd_demo(args) -> int:  # noqa: C901 - a linear script
 
     spec = escalate.ModelSpec.from_toml(args.model or bundled_spec_path("israel-hezbollah"))
     data = israel_hezbollah()
-    draws, tune = (200, 200) if fast_mode() else (None, None)
     print(f"escalate demo: Israel-Hezbollah, {data}")
     print(f"model {spec.name} ({spec.source}): {spec.time_resolution} resolution, "
           f"{spec.observation}, sampler {spec.sampler.sampler}, seed {args.seed}"
@@ -52,7 +47,7 @@ def cmd_demo(args) -> int:  # noqa: C901 - a linear script
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DiagnosticsWarning)  # reported below, in the output
-        result = escalate.fit(data, spec, draws=draws, tune=tune, seed=args.seed,
+        result = escalate.fit(data, spec, seed=args.seed,
                               progressbar=sys.stderr.isatty() and not args.quiet)
     elapsed = time.perf_counter() - started
     with pd.option_context("display.width", 160, "display.max_rows", 200):
@@ -103,6 +98,7 @@ def headline_text(forecast, diagnostics) -> str:
 
 
 from escalate.cli_commands import (  # noqa: E402
+    cmd_backtest,
     cmd_fit,
     cmd_forecast,
     cmd_import,
@@ -196,6 +192,22 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("-o", "--out", help="output folder (default RUN/report)")
     _output_options(rep)
     rep.set_defaults(func=cmd_report)
+
+    bt = sub.add_parser("backtest", help="rolling-origin backtest against rival forecasters")
+    bt.add_argument("--model", required=True, help="model spec TOML")
+    _data_options(bt)
+    bt.add_argument("--origins", required=True,
+                    help="comma-separated dates (or days), or FIRST:LAST:STEP_DAYS, e.g. 2025-01-01:2025-08-01:7")
+    bt.add_argument("--horizons", default="7,30", help="comma-separated days (default 7,30)")
+    bt.add_argument("-o", "--out", required=True, help="folder for scores.csv, summary.csv, skill.csv, reliability.csv")
+    bt.add_argument("--force", action="store_true")
+    bt.add_argument("--paths", type=int, default=100)
+    bt.add_argument("--forecast-draws", type=int, default=200)
+    bt.add_argument("--jobs", type=int, help="parallel origins (default: CPU count)")
+    bt.add_argument("--seed", type=int, default=0)
+    _sampler_options(bt, "default 500, 500, 2")
+    _output_options(bt)
+    bt.set_defaults(func=cmd_backtest)
 
     sim = sub.add_parser("simulate", help="simulate events from given parameters")
     sim.add_argument("--model", required=True, help="model spec TOML (streams, tiers, resolution)")

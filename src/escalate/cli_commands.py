@@ -1,4 +1,4 @@
-"""The commands behind ``escalate fit | forecast | update | validate | import | simulate``."""
+"""The commands behind ``escalate fit | forecast | update | report | backtest | validate | import | simulate``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
 
 from escalate.errors import EscalateInputError
 
@@ -344,4 +346,54 @@ def cmd_report(args) -> int:
     files = escalate.report(result, forecast, out, format=args.format, command=command)
     emit(args, [f"wrote {len(files)} files to {out}"] + [f"  {p}" for p in files],
          {"out": str(out), "files": [str(p) for p in files], "diagnostics_passed": result.diagnostics.passed})
+    return 0
+
+
+def parse_origins(text: str, clock: str) -> list:
+    """``a,b,c`` or ``first:last:step_days`` on the data's clock."""
+    import pandas as pd
+
+    if text.count(":") == 2 and clock == "datetime" and "T" not in text:
+        first, last, step = text.split(":")
+        return list(pd.date_range(first, last, freq=f"{int(step)}D"))
+    if text.count(":") == 2 and clock == "float":
+        first, last, step = (float(x) for x in text.split(":"))
+        return list(np.arange(first, last + 1e-9, step))
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def cmd_backtest(args) -> int:
+    import escalate
+
+    spec = escalate.ModelSpec.from_toml(args.model)
+    data, _ = load_data(args, spec)
+    try:
+        horizons = [int(h) for h in args.horizons.split(",")]
+        origins = parse_origins(args.origins, data.clock)
+    except ValueError as exc:
+        raise EscalateInputError(f"--origins/--horizons: {exc}") from None
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise EscalateInputError(f"{out} already exists; pass --force to replace it")
+    started = time.perf_counter()
+    with interrupt_guard():
+        result = escalate.backtest(data, spec, origins, horizons, draws=args.draws or 500, tune=args.tune or 500,
+                                   chains=args.chains or 2, forecast_draws=args.forecast_draws, paths=args.paths,
+                                   seed=args.seed, n_jobs=args.jobs)
+    from escalate.persistence import atomic_directory
+
+    tables = {"scores": result.scores, "summary": result.summary(), "skill": result.skill(),
+              "reliability": result.reliability("collapse")}
+
+    def write(folder: Path) -> None:
+        folder.mkdir(parents=True)
+        for name, frame in tables.items():
+            frame.to_csv(folder / f"{name}.csv", index=False)
+
+    atomic_directory(out, write)
+    seconds = time.perf_counter() - started
+    emit(args, [f"backtest: {len(origins)} origins x horizons {horizons} in {seconds:.0f} s", tables["summary"].to_string(),
+                f"wrote {out}/scores.csv, summary.csv, skill.csv, reliability.csv"],
+         {"out": str(out), "seconds": seconds, "summary": tables["summary"].to_dict("records"),
+          "skill": tables["skill"].to_dict("records")})
     return 0

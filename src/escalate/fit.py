@@ -77,7 +77,7 @@ class Fit:
         return out
 
     def forecast(self, horizon: int, scenarios=None, collapse=None, draws: int | None = None,
-                 paths: int = 100, seed: int | None = None, truce: str | None = None):
+                 paths: int = 100, seed: int | None = None, truce: str | None = None, checkpoints=None):
         """Posterior forecast of truce collapse over ``horizon`` days (MODEL.md 4).
 
         Parameters
@@ -97,6 +97,8 @@ class Fit:
             Same seed, same forecast (default 0).
         truce : str, optional
             Which truce to continue; default the one whose window ends last.
+        checkpoints : sequence of int, optional
+            Days at which each path's cumulative counts are kept (default 7, 30, 90, horizon).
 
         Returns
         -------
@@ -105,7 +107,7 @@ class Fit:
         """
         from escalate.forecast import run_forecast
 
-        return run_forecast(self, horizon, scenarios, collapse, draws, paths, seed, truce)
+        return run_forecast(self, horizon, scenarios, collapse, draws, paths, seed, truce, checkpoints=checkpoints)
 
     def with_forecast(self, forecast) -> "Fit":
         """A new Fit whose tree also holds ``forecast`` as its ``forecast`` group."""
@@ -134,7 +136,7 @@ class Fit:
 
 def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int | None = None,
         chains: int | None = None, seed: int = 0, sampler: str | None = None,
-        target_accept: float | None = None, progressbar: bool = False) -> Fit:
+        target_accept: float | None = None, progressbar: bool = False, cores: int | None = None) -> Fit:
     """Fit the Bayesian Hawkes model of ``spec`` to ``data`` with NUTS.
 
     Parameters
@@ -149,21 +151,30 @@ def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int
         Default from the spec (nutpie).
     target_accept : float, optional
     progressbar : bool
+    cores : int, optional
+        Chains run in parallel on this many cores (default: as many as chains and CPUs allow).
 
     Returns
     -------
     Fit
         A failed diagnostics verdict is also announced with a :class:`DiagnosticsWarning`.
+
+    Notes
+    -----
+    With the environment variable ``ESCALATE_FAST=1`` (smoke runs: CI, notebooks in fast
+    mode) draws and tuning steps default to at most 200 each; the diagnostics then say so.
     """
     data = prepare_data(data, spec)
     settings = spec.sampler
+    if fast_mode():  # smoke runs (CI notebooks): fewer draws, unless the caller chose them
+        draws, tune = draws or min(settings.draws, 200), tune or min(settings.tune, 200)
     model = build_model(data, spec)
     sampler = sampler or settings.sampler
     chains = chains or settings.chains
     with model:
         tree = pm.sample(
             draws=draws or settings.draws, tune=tune or settings.tune, chains=chains,
-            cores=min(chains, os.cpu_count() or 1), random_seed=seed, nuts_sampler=sampler,
+            cores=cores or min(chains, os.cpu_count() or 1), random_seed=seed, nuts_sampler=sampler,
             target_accept=target_accept or settings.target_accept, progressbar=progressbar,
             compute_convergence_checks=False,
         )
@@ -171,6 +182,11 @@ def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int
     result = Fit(tree=tree, spec=spec, data=data)
     warn_if_failed(result.diagnostics)
     return result
+
+
+def fast_mode() -> bool:
+    """``ESCALATE_FAST=1``: lower default draws for smoke runs; never for real results."""
+    return os.environ.get("ESCALATE_FAST", "") not in ("", "0")
 
 
 def fit_from_draws(data: TruceData, spec: ModelSpec, draws: dict) -> Fit:
@@ -238,6 +254,9 @@ def add_derived(tree: xr.DataTree, data: TruceData) -> xr.DataTree:
     chain, draw = post.sizes["chain"], post.sizes["draw"]
     v, tiers, labels = data.segments.states()
     K = len(data.streams)
+    if "branching" not in post:  # a model without excitation
+        tree["posterior"] = post
+        return tree
     zeros = xr.zeros_like(post["decay"])
     et = post["excite_tier"].values if "excite_tier" in post else np.zeros((chain, draw, data.n_tiers_observed - 1))
     ev_s = (post["excite_verification_self"] if "excite_verification_self" in post else zeros).values

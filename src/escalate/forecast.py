@@ -79,8 +79,11 @@ def _draw_params(fit, indices: np.ndarray) -> dict[str, np.ndarray]:
     shapes = {"mu_log": (K,), "truce_effect": (J, K), "mu_verification": (), "mu_tier": (P - 1,),
               "mu_covariate": (C,), "branching": (K, K), "excite_verification_self": (),
               "excite_verification_cross": (), "excite_tier": (P - 1,), "decay": (), "dispersion": ()}
-    return {name: (post[name][indices] if name in post else np.zeros((n,) + shape)).astype(float)
-            for name, shape in shapes.items()}
+    out = {name: (post[name][indices] if name in post else np.zeros((n,) + shape)).astype(float)
+           for name, shape in shapes.items()}
+    if "decay" not in post:  # no excitation: the decay plays no part but must be positive
+        out["decay"] = np.ones(n)
+    return out
 
 
 def _state_rates(p, j, verification, tiers, extras):
@@ -160,14 +163,20 @@ def _history(fit, j: int, p, tail_days: int):
 
 def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | None = None,
                  paths: int = 100, seed: int | None = None, truce: str | None = None,
-                 max_events: int = MAX_EVENTS_PER_PATH) -> Forecast:
-    """Simulate collapse risk; see :meth:`escalate.Fit.forecast` for the arguments."""
+                 max_events: int = MAX_EVENTS_PER_PATH, checkpoints=None) -> Forecast:
+    """Simulate collapse risk; see :meth:`escalate.Fit.forecast` for the arguments.
+
+    ``checkpoints`` (days, default 7, 30, 90 and the horizon) are the days at which every
+    path's cumulative event counts are kept (``path_events``), for count scores.
+    """
     data, spec = fit.data, fit.spec
     if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
         raise EscalateInputError(f"horizon must be a whole number of days >= 1, got {horizon!r}")
     if isinstance(paths, bool) or not isinstance(paths, int | np.integer) or paths < 1:
         raise EscalateInputError(f"paths must be a whole number >= 1, got {paths!r}")
     horizon, paths, seed = int(horizon), int(paths), 0 if seed is None else int(seed)
+    wanted = (7, 30, 90) if checkpoints is None else checkpoints
+    checkpoints = np.array(sorted({int(c) for c in wanted if 1 <= int(c) <= horizon} | {horizon}), dtype=np.int64)
     scenario_list = resolve_scenarios(spec, scenarios)
     rules = resolve_rules(spec, collapse)
     j = _truce_index(data, truce)
@@ -209,16 +218,16 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
         args = (mu, alpha, seg_start, p["decay"], state)
         if daily:
             out = simulate_daily_paths(*args, dispersion, horizon, paths, seed, tail, thresholds, windows,
-                                       masks, structural_day, MAX_DAILY)
+                                       masks, structural_day, MAX_DAILY, checkpoints)
         else:
             out = simulate_exact_paths(*args, horizon, paths, seed, tail, thresholds, windows, masks,
-                                       structural_day, max_events)
+                                       structural_day, max_events, checkpoints)
         results.append((scenario, rho[:, -1], *out))
     cutoff = data.truces["end"].iloc[j]
     return Forecast.from_simulation(
         results, streams=data.streams, horizon=horizon, paths=paths, seed=seed,
         truce=data.truce_ids[j], cutoff=str(cutoff), rules=rules, draw_indices=indices,
-        resolution=data.resolution, notes=notes)
+        resolution=data.resolution, notes=notes, checkpoints=checkpoints)
 
 
 def extrapolation_note(data, states) -> str:

@@ -28,7 +28,8 @@ class Forecast:
     - ``p_collapse[scenario, sample, horizon_day]``: share of the draw's paths collapsed by day h;
     - ``collapse_day[scenario, sample, path]``: first collapse day, ``horizon + 1`` for none;
     - ``expected_events[scenario, sample, horizon_day, stream]``: mean cumulative events by day h;
-    - ``path_events[scenario, sample, path, stream]``: events over the horizon per path;
+    - ``path_events[scenario, sample, path, checkpoint, stream]``: events by each checkpoint day
+      (default 7, 30, 90 and the horizon) per path: the predictive samples for count scores;
     - ``spectral_radius[scenario, sample]``: escalation indicator under the scenario's final state;
     - ``exploded[scenario]``: paths stopped at the explosion cap (counted as collapsed).
 
@@ -41,7 +42,7 @@ class Forecast:
     # ---- construction ---------------------------------------------------------------------
     @classmethod
     def from_simulation(cls, results, *, streams, horizon, paths, seed, truce, cutoff, rules,
-                        draw_indices, resolution, notes=None) -> "Forecast":
+                        draw_indices, resolution, notes=None, checkpoints=None) -> "Forecast":
         names = [r[0].name for r in results]
         days = np.arange(1, horizon + 1)
         collapse = np.stack([r[2] for r in results])  # (S, D, paths)
@@ -52,12 +53,14 @@ class Forecast:
                 "collapse_day": (("scenario", "sample", "path"), collapse.astype(np.int32)),
                 "expected_events": (("scenario", "sample", "horizon_day", "stream"),
                                     np.cumsum(np.stack([r[3] for r in results]), axis=2)),
-                "path_events": (("scenario", "sample", "path", "stream"), np.stack([r[4] for r in results])),
+                "path_events": (("scenario", "sample", "path", "checkpoint", "stream"),
+                                np.stack([r[4] for r in results])),
                 "spectral_radius": (("scenario", "sample"), np.stack([r[1] for r in results])),
                 "exploded": (("scenario",), np.array([int(r[5].sum()) for r in results])),
             },
             coords={"scenario": names, "sample": np.asarray(draw_indices), "horizon_day": days,
-                    "stream": list(streams), "path": np.arange(paths)},
+                    "stream": list(streams), "path": np.arange(paths),
+                    "checkpoint": np.asarray(checkpoints if checkpoints is not None else [horizon])},
         )
         ds.attrs.update({
             "horizon": int(horizon), "paths": int(paths), "seed": int(seed), "truce": truce,

@@ -97,13 +97,16 @@ def build_content(fit, forecast, command: str | None = None) -> Content:
     summary = fit.summary(ci_prob=0.9)
     t["parameters"] = summary.reset_index(names="parameter")
     t["diagnostics"] = pd.DataFrame([diag.to_dict()])
-    if data.resolution == "exact":
-        from escalate.goodness import time_rescaling_test
+    from escalate.goodness import pit_test, posterior_predictive_check, randomized_pit, time_rescaling_test
 
+    if data.resolution == "exact":
         point = {k: np.median(v, axis=0) for k, v in fit.posterior_draws().items()
                  if k in ("mu_log", "truce_effect", "mu_verification", "mu_tier", "mu_covariate", "branching",
                           "excite_verification_self", "excite_verification_cross", "excite_tier", "decay")}
-        t["goodness_of_fit"] = time_rescaling_test(data, point)
+        t["goodness_of_fit"] = time_rescaling_test(data, point).assign(test="time rescaling, KS vs Exp(1)")
+    else:
+        t["goodness_of_fit"] = pit_test(randomized_pit(fit, draws=200)).assign(test="randomised PIT, KS vs U(0,1)")
+    t["posterior_predictive"] = posterior_predictive_check(fit, draws=100)
 
     f, c = content.figures, content.captions
     f["collapse_risk"] = _png(plots.collapse_risk(forecast))
@@ -169,7 +172,7 @@ SECTIONS = [
     ("branching", "Who provokes whom", ["spectral_radius"], ["branching", "escalation"]),
     ("effects", "Covariate effects: posterior against prior", ["covariate_effects"], []),
     ("diagnostics", "Diagnostics", [], ["diagnostics", "parameters"]),
-    ("fit", "Goodness of fit", [], ["goodness_of_fit"]),
+    ("fit", "Goodness of fit", [], ["goodness_of_fit", "posterior_predictive"]),
 ]
 
 
@@ -213,9 +216,10 @@ def write_html(content: Content, path: Path) -> None:
         for name in tables:
             if name in content.tables and len(content.tables[name]):
                 parts.append(_html_table(content.tables[name]))
-        if key == "fit" and "goodness_of_fit" not in content.tables:
-            parts.append("<p>Time-rescaling tests apply to exact event times; checks for daily counts are part "
-                         "of the model-checking tools.</p>")
+        if key == "fit":
+            parts.append("<p>A small p-value flags misfit: of the time-rescaled gaps (exact times) or the "
+                         "randomised PIT values (daily counts), and, in the posterior predictive table, an observed "
+                         "statistic the replicated data rarely reach (p near 0) or always exceed (p near 1).</p>")
         parts.append("</section>")
     parts.append("<section id='provenance'><h2>Provenance</h2>" + _provenance_html(content) + "</section>")
     parts.append("</body></html>")

@@ -131,6 +131,9 @@ class ModelSpec:
         Observation model of the daily likelihood.
     baseline_covariates : tuple of str
         Further numeric covariate columns entering the log baseline (``mu_covariate``).
+    excitation : bool
+        False drops the self- and cross-excitation: a Poisson process (or daily Poisson/NB
+        regression) with the same covariates in the baseline; the rival of the backtests.
     truce_effects : {"non_centred", "centred", "none"}
         Partial pooling of the per-truce baseline shift with J > 1 truces: non-centred
         (MODEL.md's default), centred (better geometry when every truce has many events), or
@@ -151,6 +154,7 @@ class ModelSpec:
     observation: str = "poisson"
     baseline_covariates: tuple[str, ...] = ()
     truce_effects: str = "non_centred"
+    excitation: bool = True
     priors: tuple[tuple[str, Prior], ...] = ()
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     scenarios: tuple[dict, ...] = ()
@@ -176,7 +180,7 @@ class ModelSpec:
         """Validate a spec given as a dict (the parsed TOML)."""
         raw = dict(raw)
         allowed = {"schema_version", "name", "description", "streams", "penalty_tiers",
-                   "time_resolution", "observation", "baseline_covariates", "truce_effects", "priors",
+                   "time_resolution", "observation", "baseline_covariates", "truce_effects", "excitation", "priors",
                    "sampler", "scenario", "collapse"}
         _reject_unknown(raw, allowed, "", source)
         version = raw.pop("schema_version", SCHEMA_VERSION)
@@ -197,6 +201,7 @@ class ModelSpec:
         kw["observation"] = _choice(raw, "observation", OBSERVATIONS, source)
         kw["baseline_covariates"] = tuple(_str_list(raw, "baseline_covariates", source))
         kw["truce_effects"] = _choice(raw, "truce_effects", TRUCE_EFFECTS, source)
+        kw["excitation"] = _typed(raw, "excitation", bool, source, True)
         reserved = {"verification", "penalty_tier", "truce_id", "start", "stream"}
         clash = sorted(set(kw["baseline_covariates"]) & reserved)
         if clash:
@@ -269,6 +274,7 @@ class ModelSpec:
             "observation": self.observation,
             "baseline_covariates": list(self.baseline_covariates),
             "truce_effects": self.truce_effects,
+            "excitation": self.excitation,
             "priors": {name: p.to_dict() for name, p in self.priors},
             "sampler": {f.name: getattr(self.sampler, f.name) for f in fields(SamplerSettings)},
         }

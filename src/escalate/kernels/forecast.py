@@ -67,9 +67,25 @@ def collapse_day(counts, hist_tail, thresholds, windows, masks, structural_day):
     return best
 
 
+@njit(**JIT)
+def _accumulate(counts, p, mean_counts, cumulative, checkpoints, paths):
+    """Add one path's daily counts to the per-draw mean and its cumulative counts at checkpoints."""
+    H, K = counts.shape
+    running = np.zeros(K)
+    c = 0
+    for h in range(H):
+        for k in range(K):
+            mean_counts[h, k] += counts[h, k] / paths
+            running[k] += counts[h, k]
+        while c < checkpoints.shape[0] and checkpoints[c] == h + 1:
+            for k in range(K):
+                cumulative[p, c, k] = int(running[k])
+            c += 1
+
+
 @njit(parallel=True, **JIT)
 def simulate_exact_paths(mu, alpha, seg_start, decay, residual, H, paths, seed, hist_tail,
-                         thresholds, windows, masks, structural_day, max_events):
+                         thresholds, windows, masks, structural_day, max_events, checkpoints):
     """Exact-time futures by the branching structure, conditioned on the history.
 
     ``mu[d, g, k]`` baseline rates (events/day) and ``alpha[d, g, i, k]`` branching ratios per
@@ -77,14 +93,14 @@ def simulate_exact_paths(mu, alpha, seg_start, decay, residual, H, paths, seed, 
     cutoff, sum_m alpha_{k_m,k}(t_m) exp(-decay (T - t_m)): by memorylessness the history's
     future children in stream k are Poisson(residual[k]) at cutoff + Exponential(decay).
 
-    Returns ``collapse_day[d, path]``, ``mean_counts[d, day, k]``, ``totals[d, path, k]`` and
-    ``exploded[d]`` (paths stopped at ``max_events``; their counts are a lower bound and they
-    count as collapsed by day H at the latest).
+    Returns ``collapse_day[d, path]``, ``mean_counts[d, day, k]``, ``cumulative[d, path, c, k]``
+    (events by each checkpoint day) and ``exploded[d]`` (paths stopped at ``max_events``; their
+    counts are a lower bound and they count as collapsed by day H at the latest).
     """
     D, G, K = mu.shape
     collapse = np.empty((D, paths), dtype=np.int32)
     mean_counts = np.zeros((D, H, K))
-    totals = np.zeros((D, paths, K), dtype=np.int64)
+    cumulative = np.zeros((D, paths, checkpoints.shape[0], K), dtype=np.int64)
     exploded = np.zeros(D, dtype=np.int64)
     for d in prange(D):
         np.random.seed(seed + d)
@@ -145,16 +161,13 @@ def simulate_exact_paths(mu, alpha, seg_start, decay, residual, H, paths, seed, 
                 exploded[d] += 1
                 day = min(day, H)
             collapse[d, p] = day
-            for h in range(H):
-                for k in range(K):
-                    mean_counts[d, h, k] += counts[h, k] / paths
-                    totals[d, p, k] += int(counts[h, k])
-    return collapse, mean_counts, totals, exploded
+            _accumulate(counts, p, mean_counts[d], cumulative[d], checkpoints, paths)
+    return collapse, mean_counts, cumulative, exploded
 
 
 @njit(parallel=True, **JIT)
 def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, paths, seed, hist_tail,
-                         thresholds, windows, masks, structural_day, max_daily):
+                         thresholds, windows, masks, structural_day, max_daily, checkpoints):
     """Daily-count futures of the daily model (MODEL.md 3b), conditioned on the history.
 
     ``state[d, k]`` is the excitation state H_k at the first forecast day (the recursion of
@@ -165,7 +178,7 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
     D, G, K = mu.shape
     collapse = np.empty((D, paths), dtype=np.int32)
     mean_counts = np.zeros((D, H, K))
-    totals = np.zeros((D, paths, K), dtype=np.int64)
+    cumulative = np.zeros((D, paths, checkpoints.shape[0], K), dtype=np.int64)
     exploded = np.zeros(D, dtype=np.int64)
     for d in prange(D):
         np.random.seed(seed + d)
@@ -202,11 +215,8 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
                 exploded[d] += 1
                 day = min(day, H)
             collapse[d, p] = day
-            for h in range(H):
-                for k in range(K):
-                    mean_counts[d, h, k] += counts[h, k] / paths
-                    totals[d, p, k] += int(counts[h, k])
-    return collapse, mean_counts, totals, exploded
+            _accumulate(counts, p, mean_counts[d], cumulative[d], checkpoints, paths)
+    return collapse, mean_counts, cumulative, exploded
 
 
 @njit(parallel=True, **JIT)

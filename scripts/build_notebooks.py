@@ -1,0 +1,124 @@
+"""Write notebooks/*.ipynb from the cell sources below (outputs stripped).
+
+Run: .venv/bin/python scripts/build_notebooks.py
+The notebooks use only escalate's public API and the plotting functions the reports use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST_NOTE = ("> **Fast mode.** With the environment variable `ESCALATE_FAST=1` (as CI runs these notebooks) "
+             "`escalate.fit` uses 200 tuning steps and 200 draws per chain, and its diagnostics will say FAILED. "
+             "Unset it for the full run (4 chains x 1000 draws, about 10 s per fit here).")
+
+NOTEBOOKS = {
+    "01-quickstart.ipynb": [
+        ("md", "# Quickstart: the Israel-Hezbollah example\n\nLoad the bundled real data, fit the Bayesian Hawkes "
+               "model with the daily likelihood, forecast the risk that the 2024 cessation collapses, read the main "
+               "figures and export the report.\n\n" + FAST_NOTE),
+        ("code", "import escalate\nfrom escalate import plots\nfrom escalate.datasets import israel_hezbollah, israel_hezbollah_readme\n\n"
+                 "data = israel_hezbollah()\nprint(data)\nprint(data.provenance['attribution'])"),
+        ("md", "The spec in `models/` declares the streams, the penalty tiers, the daily negative binomial "
+               "likelihood, the priors, two policy scenarios and what counts as collapse."),
+        ("code", "spec = escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml')\n"
+                 "fit = escalate.fit(data, spec, seed=1)\nprint(fit.diagnostics.verdict)\n"
+                 "fit.summary(ci_prob=0.9)"),
+        ("code", "forecast = fit.forecast(90, draws=500, paths=100, seed=1)\nprint(forecast.collapse_definition())\n"
+                 "forecast.headline()"),
+        ("code", "plots.collapse_risk(forecast);"),
+        ("code", "from escalate.fitted import fitted_daily_rate, observed_daily_counts\n"
+                 "truce = 'lebanon-cessation-2024'\nrate = fitted_daily_rate(fit, truce)\n"
+                 "spans = {s: [(0, len(rate['day']), 0.5, 0)] for s in data.streams}\n"
+                 "plots.history(observed_daily_counts(data, truce), rate, spans, truce);"),
+        ("code", "files = escalate.report(fit, forecast, 'quickstart-report', format='all')\n[str(f) for f in files][:5]"),
+    ],
+    "02-policy-scenarios.ipynb": [
+        ("md", "# Policy scenarios: verification and penalties\n\nWhat a joint verification cell and escalating "
+               "penalties do to collapse risk, how to define your own scenarios and collapse rules, and how to "
+               "read the contrasts honestly.\n\n" + FAST_NOTE),
+        ("code", "import numpy as np\nimport escalate\nfrom escalate import CollapseRule, Scenario, plots\n"
+                 "from escalate.datasets import israel_hezbollah\n\n"
+                 "fit = escalate.fit(israel_hezbollah(), escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml'), seed=2)\n"
+                 "print(fit.diagnostics.verdict)"),
+        ("md", "## Your own scenarios and rules\n\nA scenario changes covariates from a day after the end of the "
+               "data; the status quo is always included. Collapse rules are OR-combined."),
+        ("code", "scenarios = [Scenario('cell next week', verification=0.9, from_day=7),\n"
+                 "             Scenario('Hezbollah tier down', penalty_tier={'hezbollah': 1}),\n"
+                 "             Scenario('mechanism weakens', verification=0.25)]\n"
+                 "rules = [CollapseRule.count(threshold=3, window_days=7, streams=['hezbollah']),\n"
+                 "         CollapseRule.structural()]\n"
+                 "forecast = fit.forecast(60, scenarios=scenarios, collapse=rules, draws=500, paths=100, seed=3)\n"
+                 "forecast.headline(days=(7, 30, 60))"),
+        ("code", "plots.contrasts(forecast);\nforecast.contrasts().query('horizon_day == 30')"),
+        ("md", "## What the data can and cannot tell\n\nThe two truces in the data have verification 0.1 and 0.5 and "
+               "Hezbollah's tier 0 and 3. A scenario outside those values rests on the prior: escalate flags it."),
+        ("code", "forecast.notes"),
+        ("code", "from escalate.fitted import prior_draws\npost = fit.posterior_draws()\n"
+                 "pairs = [(name, prior_draws(fit.spec, name), post[name].ravel()) for name in\n"
+                 "         ('mu_verification', 'excite_verification_self', 'excite_verification_cross')]\n"
+                 "plots.prior_posterior(pairs);"),
+        ("md", "Where posterior and prior coincide, a scenario's effect in that direction is the prior's: its "
+               "contrast interval is wide and straddles zero, which is the honest answer."),
+        ("code", "forecast.escalation()"),
+    ],
+    "03-model-checking.ipynb": [
+        ("md", "# Model checking: goodness of fit, predictive checks, SBC and the backtest\n\n" + FAST_NOTE),
+        ("code", "import numpy as np, pandas as pd\nimport escalate\nfrom escalate import goodness\n"
+                 "from escalate.datasets import israel_hezbollah, synthetic, SYNTHETIC_TRUTH\n"
+                 "fit = escalate.fit(israel_hezbollah(), escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml'), seed=4)"),
+        ("md", "## Goodness of fit\n\nDaily counts: randomised PIT residuals should look uniform."),
+        ("code", "pit = goodness.randomized_pit(fit)\ngoodness.pit_test(pit)"),
+        ("code", "goodness.posterior_predictive_check(fit, draws=100)"),
+        ("md", "Exact event times: time rescaling. At the true parameters the rescaled gaps are Exp(1)."),
+        ("code", "data = synthetic()\ngoodness.time_rescaling_test(data, SYNTHETIC_TRUTH)"),
+        ("md", "## Simulation-based calibration\n\nA few replicates here; `docs/validation.md` has the larger run."),
+        ("code", "from escalate.checks import sbc\n"
+                 "truces = pd.DataFrame({'truce_id': ['a'], 'start': [0.0], 'end': [90.0]})\n"
+                 "covs = pd.DataFrame({'truce_id': ['a', 'a'], 'start': [0.0, 45.0], 'verification': [0.2, 0.8], 'penalty_tier': [0, 1]})\n"
+                 "spec = escalate.ModelSpec.from_dict({'streams': ['x', 'y'], 'penalty_tiers': 2,\n"
+                 "    'priors': {'mu_log': {'dist': 'Normal', 'mu': -0.5, 'sigma': 0.4}, 'branching': {'dist': 'Gamma', 'alpha': 2.0, 'beta': 8.0}}})\n"
+                 "result = sbc(spec, truces, covs, 3, draws=100, tune=100, seed=1)\nresult.uniformity(bins=2)"),
+        ("md", "## Backtest against rivals\n\nTwo origins here; `docs/validation.md` reports weekly origins through the 2024 truce."),
+        ("code", "bt = escalate.backtest(israel_hezbollah(), escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml'),\n"
+                 "                       ['2025-04-01', '2025-06-01'], horizons=[7, 30], draws=150, tune=150,\n"
+                 "                       forecast_draws=50, paths=20, n_jobs=1)\nbt.summary()"),
+        ("code", "bt.skill(n_boot=200)"),
+    ],
+    "04-your-own-data.ipynb": [
+        ("md", "# Your own data: from an ACLED export to a report\n\nA small ACLED-layout fixture (invented events; "
+               "ACLED's terms forbid redistributing real rows) goes through a party mapping and a coded truce "
+               "calendar to a fit and a report. Replace the paths with your own export.\n\n" + FAST_NOTE),
+        ("code", "import pandas as pd\nimport escalate\nfrom escalate.io import read_acled\n"
+                 "result = read_acled('../tests/fixtures/io/acled_iso.csv', '../tests/fixtures/io/acled_mapping.toml')\n"
+                 "print(result.report())"),
+        ("code", "print(open('../tests/fixtures/io/acled_mapping.toml').read())"),
+        ("md", "Code the truce calendar and covariate timeline: one row per change, per party where it differs."),
+        ("code", "first, last = result.counts['date'].min(), result.counts['date'].max()\n"
+                 "truces = pd.DataFrame({'truce_id': ['my-truce'], 'start': [first], 'end': [last + pd.Timedelta(days=1)]})\n"
+                 "covariates = pd.DataFrame({'truce_id': ['my-truce'], 'start': [first], 'verification': [0.5], 'penalty_tier': [1]})\n"
+                 "data = result.to_truce_data(truces, covariates)\ndata"),
+        ("code", "spec = escalate.ModelSpec.from_dict({'streams': list(data.streams), 'penalty_tiers': 3, 'time_resolution': 'day',\n"
+                 "    'collapse': [{'kind': 'count', 'threshold': 3, 'window_days': 2}],\n"
+                 "    'scenario': [{'name': 'verification cell', 'verification': 0.9}]})\n"
+                 "fit = escalate.fit(data, spec, seed=5)\nprint(fit.diagnostics.verdict)"),
+        ("code", "forecast = fit.forecast(14, draws=300, paths=50)\nforecast.headline(days=(7, 14))"),
+        ("code", "escalate.report(fit, forecast, 'my-report', format='html')"),
+    ],
+}
+
+
+def main() -> None:
+    for name, cells in NOTEBOOKS.items():
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
+                    for kind, src in cells]
+        nbformat.write(nb, ROOT / "notebooks" / name)
+
+
+if __name__ == "__main__":
+    main()
