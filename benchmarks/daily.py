@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 import escalate
-from escalate.kernels.daily import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad
+from escalate.kernels.likelihood import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad
 from escalate.likelihood import daily_kernel_data
 from escalate.params import KERNEL_ORDER, normalize_params
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 import escalate
 from escalate.likelihood import kernel_data
-from escalate.kernels.exact import exact_loglik_grad
+from escalate.kernels.likelihood import exact_loglik_grad
 from escalate.params import KERNEL_ORDER, normalize_params
 
 PARAMS = {"mu_log": np.log([0.6, 0.4]), "branching": np.array([[0.3, 0.2], [0.25, 0.2]]),

@@ -16,9 +16,9 @@ score, 50% and 90% interval coverage). Origins are independent and run in parall
 from __future__ import annotations
 
 import warnings
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-import multiprocessing
 
 import numpy as np
 import pandas as pd
@@ -119,6 +119,9 @@ def _forecasters(train: TruceData, spec, settings: dict, seed: int):
     """Fitted forecasters at one origin (as Fit objects)."""
     from escalate.fit import fit, fit_from_draws
 
+    import logging
+
+    logging.getLogger("pymc").setLevel(logging.WARNING)  # dozens of fits: no per-fit sampler banner
     kw = {"draws": settings["draws"], "tune": settings["tune"], "chains": settings["chains"], "cores": 1}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

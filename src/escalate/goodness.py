@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats
 
 from escalate.data import TruceData
-from escalate.kernels.exact import compensator_at_events
+from escalate.kernels.likelihood import compensator_at_events
 from escalate.likelihood import kernel_data, n_tiers_for
 from escalate.params import KERNEL_ORDER, normalize_params
 

@@ -8,8 +8,7 @@ import numpy as np
 
 from escalate.data import TruceData
 from escalate.errors import ParameterError
-from escalate.kernels.daily import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad
-from escalate.kernels.exact import exact_loglik_grad
+from escalate.kernels.likelihood import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad, exact_loglik_grad
 from escalate.params import KERNEL_ORDER, normalize_params
 
 OBSERVATIONS = {"poisson": POISSON, "negative_binomial": NEGATIVE_BINOMIAL}

@@ -17,8 +17,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
-from escalate.kernels.daily import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad
-from escalate.kernels.exact import exact_loglik_grad
+from escalate.kernels.likelihood import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad, exact_loglik_grad
 from escalate.params import KERNEL_ORDER, parameter_shapes
 
 
@@ -139,10 +138,10 @@ def _kernel_source_version() -> int:
     import hashlib
     from pathlib import Path
 
-    from escalate.kernels import daily, exact
+    from escalate.kernels import likelihood
 
     digest = hashlib.sha256()
-    for path in (Path(exact.__file__), Path(daily.__file__), Path(__file__)):
+    for path in (Path(likelihood.__file__), Path(__file__)):
         digest.update(path.read_bytes())
     return int(digest.hexdigest()[:12], 16)
 

@@ -68,9 +68,14 @@ def collapse_day(counts, hist_tail, thresholds, windows, masks, structural_day):
 
 
 @njit(**JIT)
-def _accumulate(counts, p, mean_counts, cumulative, checkpoints, paths):
-    """Add one path's daily counts to the per-draw mean and its cumulative counts at checkpoints."""
+def _finish_path(counts, blown, p, collapse, mean_counts, cumulative, hist_tail, thresholds, windows, masks,
+                 structural_day, checkpoints, paths):
+    """Record one simulated path: its collapse day (an exploded path collapses by day H at the
+    latest), its share of the draw's mean daily counts and its cumulative counts at the
+    checkpoints. Returns 1 for an exploded path, else 0."""
     H, K = counts.shape
+    day = collapse_day(counts, hist_tail, thresholds, windows, masks, structural_day)
+    collapse[p] = min(day, H) if blown else day
     running = np.zeros(K)
     c = 0
     for h in range(H):
@@ -81,6 +86,7 @@ def _accumulate(counts, p, mean_counts, cumulative, checkpoints, paths):
             for k in range(K):
                 cumulative[p, c, k] = int(running[k])
             c += 1
+    return 1 if blown else 0
 
 
 @njit(parallel=True, **JIT)
@@ -156,12 +162,8 @@ def simulate_exact_paths(mu, alpha, seg_start, decay, residual, H, paths, seed, 
             counts[:, :] = 0.0
             for e in range(n):
                 counts[int(times[e]), kinds[e]] += 1.0
-            day = collapse_day(counts, hist_tail, thresholds, windows, masks, structural_day[d])
-            if blown:
-                exploded[d] += 1
-                day = min(day, H)
-            collapse[d, p] = day
-            _accumulate(counts, p, mean_counts[d], cumulative[d], checkpoints, paths)
+            exploded[d] += _finish_path(counts, blown, p, collapse[d], mean_counts[d], cumulative[d], hist_tail,
+                                        thresholds, windows, masks, structural_day[d], checkpoints, paths)
     return collapse, mean_counts, cumulative, exploded
 
 
@@ -171,7 +173,7 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
     """Daily-count futures of the daily model (MODEL.md 3b), conditioned on the history.
 
     ``state[d, k]`` is the excitation state H_k at the first forecast day (the recursion of
-    :mod:`escalate.kernels.daily` run over the observed days). ``dispersion[d] > 0`` draws
+    :mod:`escalate.kernels.likelihood` run over the observed days). ``dispersion[d] > 0`` draws
     negative binomial counts (gamma-Poisson), otherwise Poisson. A day above ``max_daily``
     events stops the path as exploded (counted as collapsed by day H at the latest).
     """
@@ -210,12 +212,8 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
                     for i in range(K):
                         A += alpha[d, g, i, k] * counts[h, i]
                     Hs[k] = r * Hs[k] + A
-            day = collapse_day(counts, hist_tail, thresholds, windows, masks, structural_day[d])
-            if blown:
-                exploded[d] += 1
-                day = min(day, H)
-            collapse[d, p] = day
-            _accumulate(counts, p, mean_counts[d], cumulative[d], checkpoints, paths)
+            exploded[d] += _finish_path(counts, blown, p, collapse[d], mean_counts[d], cumulative[d], hist_tail,
+                                        thresholds, windows, masks, structural_day[d], checkpoints, paths)
     return collapse, mean_counts, cumulative, exploded
 
 
