@@ -128,7 +128,7 @@ def main(argv=None) -> int:
         warnings.simplefilter("ignore")
         daily_fit = escalate.fit(israel_hezbollah(), escalate.ModelSpec.from_toml(ROOT / "models" / "israel-hezbollah.toml"), seed=1)
         exact_fit = escalate.fit(synthetic(), escalate.ModelSpec.from_toml(ROOT / "models" / "truce-hawkes.toml"), seed=1)
-    print(f"target (a) < 3 s, (b) < 10 s on this 2-core machine")
+    print("target (a) < 3 s, (b) < 10 s on this 2-core machine")
     bench("(a) daily, Israel-Hezbollah", daily_fit, args.draws, args.paths, python_daily_paths)
     bench(f"(b) exact, {len(exact_fit.data.events)}-event history", exact_fit, args.draws, args.paths, python_exact_paths)
     return 0

@@ -87,6 +87,7 @@ NOTEBOOKS = {
                  "                       ['2025-04-01', '2025-06-01'], horizons=[7, 30], draws=150, tune=150,\n"
                  "                       forecast_draws=50, paths=20, n_jobs=1)\nbt.summary()"),
         ("code", "bt.skill(n_boot=200)"),
+        ("code", "from escalate import plots\nplots.reliability(bt.reliability('any israel'));"),
     ],
     "04-your-own-data.ipynb": [
         ("md", "# Your own data: from an ACLED export to a report\n\nA small ACLED-layout fixture (invented events; "

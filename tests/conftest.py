@@ -57,6 +57,22 @@ def random_params(rng: np.random.Generator, K: int, J: int, P: int = 3, C: int =
     }
 
 
+def assert_gradient_matches_finite_differences(data, params, grads, h=1e-6, **kwargs):
+    """Every gradient entry against a central difference of escalate.log_likelihood.
+
+    Central differences have O(h^2) truncation and O(eps / h) rounding error: 1e-5 relative.
+    """
+    for name, g in grads.items():
+        base = np.atleast_1d(np.asarray(params[name], dtype=float))
+        shape = np.shape(params[name])
+        for idx in np.ndindex(base.shape):
+            up, down = base.copy(), base.copy()
+            up[idx] += h
+            down[idx] -= h
+            f = [escalate.log_likelihood(data, {**params, name: x.reshape(shape)}, **kwargs) for x in (up, down)]
+            assert np.atleast_1d(g)[idx] == pytest.approx((f[0] - f[1]) / (2 * h), rel=1e-5, abs=1e-6), (name, idx)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261126)

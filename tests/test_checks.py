@@ -113,10 +113,14 @@ def test_backtest_scores_rivals_and_ignores_the_future():
     planted = escalate.TruceData.from_daily_counts(
         counts.assign(date=counts["day"] + counts["truce_id"].map({"a": 0.0, "b": 300.0}))[["truce_id", "date", "stream", "count"]],
         data.truces[["truce_id", "start", "end"]], tables()[1])
-    # (both runs in fresh worker processes: compiled code, hence MCMC draws, are then bitwise alike)
-    again = escalate.backtest(planted, spec, [120.0, 400.0], n_jobs=2, **kw).scores
-    again = again[again["origin"] == str(120.0)].reset_index(drop=True)
+    again = escalate.backtest(planted, spec, [120.0], n_jobs=1, **kw).scores
     first = frame[frame["origin"] == str(120.0)].reset_index(drop=True)
-    assert (again["train_hash"] == first["train_hash"]).all()
-    pd.testing.assert_series_equal(again["forecast"], first["forecast"])
+    assert (again["train_hash"] == first["train_hash"]).all()  # the fits saw the same data
+    clim = (first["forecaster"] == "climatology").to_numpy()
+    np.testing.assert_array_equal(again["forecast"][clim], first["forecast"][clim])
+    # MCMC-based forecasts agree within Monte Carlo error, not bit for bit: PyTensor's first
+    # compilation on a machine can differ in the last bits from later cache loads, which moves
+    # the chains. The planted burst (50 events) would multiply the count forecasts if it leaked.
+    counts = first["target"].str.startswith("count").to_numpy()
+    np.testing.assert_allclose(again["forecast"][counts], first["forecast"][counts], rtol=0.25, atol=0.2)
     assert not again["observed"].equals(first["observed"])  # the outcome saw the burst; the forecast did not

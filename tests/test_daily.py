@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import escalate
-from conftest import random_params
+from conftest import assert_gradient_matches_finite_differences, random_params
 from escalate import DataValidationError, TruceData
 from reference import daily_loglik
 
@@ -58,17 +58,7 @@ def test_daily_gradient_matches_finite_differences(observation):
     params = {**random_params(rng, 2, 2, C=1), "dispersion": 1.7}
     _, grads = escalate.log_likelihood(data, params, gradient=True, observation=observation)
     assert ("dispersion" in grads) == (observation == "negative_binomial")
-    h = 1e-6
-    for name, g in grads.items():
-        base = np.atleast_1d(np.asarray(params[name], dtype=float))
-        for idx in np.ndindex(base.shape):
-            up, down = base.copy(), base.copy()
-            up[idx] += h
-            down[idx] -= h
-            shape = np.shape(params[name])
-            f = [escalate.log_likelihood(data, {**params, name: x.reshape(shape)}, observation=observation)
-                 for x in (up, down)]
-            assert np.atleast_1d(g)[idx] == pytest.approx((f[0] - f[1]) / (2 * h), rel=1e-5, abs=1e-6), (name, idx)
+    assert_gradient_matches_finite_differences(data, params, grads, observation=observation)
 
 
 def test_wide_form_dates_and_days_outside_truces():

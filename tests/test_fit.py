@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pymc as pm
 import pytest
 from pymc.testing import mock_sample_setup_and_teardown
 

@@ -8,7 +8,6 @@ message; ``--debug`` shows the traceback. Internal errors exit 1. Ctrl-C exits 1
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path

@@ -169,13 +169,19 @@ def cmd_fit(args) -> int:
 
 def forecast_run(result, args, settings: dict):
     """Forecast with progress lines on a terminal; interrupts abort cleanly."""
+    from escalate.forecast import run_forecast
+
     started = time.perf_counter()
-    if _interactive(args):
-        print(f"forecasting {settings['horizon']} days ...", file=sys.stderr)
+
+    def bar(done: int, total: int, name: str) -> None:  # a one-line progress bar on a terminal
+        filled = int(30 * done / total)
+        print(f"\rforecasting [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} {name[:30]:<30}",
+              end="\n" if done == total else "", file=sys.stderr, flush=True)
+
     with interrupt_guard():
-        forecast = result.forecast(settings["horizon"], scenarios=settings.get("scenarios"),
-                                   draws=settings.get("draws"), paths=settings["paths"],
-                                   seed=settings["seed"], truce=settings.get("truce"))
+        forecast = run_forecast(result, settings["horizon"], scenarios=settings.get("scenarios"),
+                                draws=settings.get("draws"), paths=settings["paths"], seed=settings["seed"],
+                                truce=settings.get("truce"), progress=bar if _interactive(args) else None)
     return forecast, time.perf_counter() - started
 
 

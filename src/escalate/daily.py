@@ -73,16 +73,21 @@ def assign_days(counts: pd.DataFrame, truce_table: pd.DataFrame, clock: str, lab
     return pd.concat(parts), dropped
 
 
-def build_counts(frame: pd.DataFrame, label: str, truce_table: pd.DataFrame, clock: str, streams,
-                 fill_missing) -> tuple[pd.DataFrame, tuple[str, ...], dict]:
-    """Validated long counts ``(truce_id, day, stream, count)`` covering every truce day."""
+def long_counts(frame: pd.DataFrame, label: str, streams=None) -> pd.DataFrame:
+    """Counts in long form with checked values (whole numbers >= 0)."""
     long = _long_form(frame, label, streams)
     values = require_finite(long, "count", label)
     bad = (values < 0) | (values != np.round(values))
     if bad.any():
         raise DataValidationError(f"{label}: counts must be whole numbers >= 0; "
                                   f"{describe_rows(np.unique(long.index[bad]))} have {values[bad][:3].tolist()}")
-    long = long.assign(count=values)
+    return long.assign(count=values)
+
+
+def build_counts(frame: pd.DataFrame, label: str, truce_table: pd.DataFrame, clock: str, streams,
+                 fill_missing) -> tuple[pd.DataFrame, tuple[str, ...], dict]:
+    """Validated long counts ``(truce_id, day, stream, count)`` covering every truce day."""
+    long = long_counts(frame, label, streams)
     empty = long["stream"] == ""
     if empty.any():
         raise DataValidationError(f"{label}: 'stream' is empty at {describe_rows(np.unique(long.index[empty]))}")

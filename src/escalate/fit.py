@@ -171,12 +171,13 @@ def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int
     model = build_model(data, spec)
     sampler = sampler or settings.sampler
     chains = chains or settings.chains
+    extra = {"nuts": {"adaptation": settings.adaptation}} if settings.adaptation != "diag" and sampler == "nutpie" else {}
     with model:
         tree = pm.sample(
             draws=draws or settings.draws, tune=tune or settings.tune, chains=chains,
             cores=cores or min(chains, os.cpu_count() or 1), random_seed=seed, nuts_sampler=sampler,
             target_accept=target_accept or settings.target_accept, progressbar=progressbar,
-            compute_convergence_checks=False,
+            compute_convergence_checks=False, **extra,
         )
     tree = finalize_tree(tree, data, spec, {"seed": seed, "sampler": sampler})
     result = Fit(tree=tree, spec=spec, data=data)

@@ -163,11 +163,12 @@ def _history(fit, j: int, p, tail_days: int):
 
 def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | None = None,
                  paths: int = 100, seed: int | None = None, truce: str | None = None,
-                 max_events: int = MAX_EVENTS_PER_PATH, checkpoints=None) -> Forecast:
+                 max_events: int = MAX_EVENTS_PER_PATH, checkpoints=None, progress=None) -> Forecast:
     """Simulate collapse risk; see :meth:`escalate.Fit.forecast` for the arguments.
 
     ``checkpoints`` (days, default 7, 30, 90 and the horizon) are the days at which every
-    path's cumulative event counts are kept (``path_events``), for count scores.
+    path's cumulative event counts are kept (``path_events``), for count scores. ``progress``,
+    if given, is called as ``progress(done, total, scenario_name)`` after each scenario.
     """
     data, spec = fit.data, fit.spec
     if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
@@ -223,6 +224,8 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
             out = simulate_exact_paths(*args, horizon, paths, seed, tail, thresholds, windows, masks,
                                        structural_day, max_events, checkpoints)
         results.append((scenario, rho[:, -1], *out))
+        if progress is not None:
+            progress(len(results), len(scenario_list), scenario.name)
     cutoff = data.truces["end"].iloc[j]
     return Forecast.from_simulation(
         results, streams=data.streams, horizon=horizon, paths=paths, seed=seed,

@@ -108,3 +108,21 @@ def prior_posterior(pairs):
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def reliability(table, ax=None):
+    """Reliability diagram: observed frequency against mean forecast probability per bin, one
+    line per forecaster (``BacktestResult.reliability()``); marker area grows with the bin's count."""
+    ax = ax or plt.subplots(figsize=(5, 5))[1]
+    ax.plot([0, 1], [0, 1], color="grey", linewidth=0.8, label="perfectly reliable")
+    for i, (name, rows) in enumerate(table.groupby("forecaster", sort=False)):
+        rows = rows[rows["n"] > 0]
+        ax.plot(rows["mean_forecast"], rows["observed_frequency"], color=OKABE_ITO[i % len(OKABE_ITO)],
+                linestyle=LINESTYLES[i % len(LINESTYLES)], marker="o", label=name)
+        ax.scatter(rows["mean_forecast"], rows["observed_frequency"], s=10 + 4 * rows["n"],
+                   color=OKABE_ITO[i % len(OKABE_ITO)], alpha=0.4)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    _style(ax, "Reliability", "forecast probability", "observed frequency")
+    ax.legend(fontsize=8)
+    return ax.figure

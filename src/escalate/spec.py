@@ -104,13 +104,15 @@ class Prior:
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """Sampler defaults: draws and tuning steps per chain, chains, target acceptance."""
+    """Sampler defaults: draws and tuning steps per chain, chains, target acceptance, sampler,
+    and (nutpie) the mass-matrix adaptation: "diag", or "low_rank" for correlated posteriors."""
 
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
     target_accept: float = 0.9
     sampler: str = "nutpie"
+    adaptation: str = "diag"
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,11 @@ class ModelSpec:
                 raise SpecError(f"{source}: sampler.{key} must be >= 1")
         if sampler_kw["sampler"] not in ("nutpie", "pymc", "numpyro"):
             raise SpecError(f"{source}: sampler.sampler must be 'nutpie', 'pymc' or 'numpyro'")
+        if sampler_kw["adaptation"] not in ("diag", "low_rank"):
+            raise SpecError(f"{source}: sampler.adaptation must be 'diag' or 'low_rank' (nutpie's "
+                            f"low-rank modified mass matrix, for correlated posteriors)")
+        if sampler_kw["adaptation"] != "diag" and sampler_kw["sampler"] != "nutpie":
+            raise SpecError(f"{source}: sampler.adaptation = {sampler_kw['adaptation']!r} needs sampler = 'nutpie'")
         kw["sampler"] = SamplerSettings(**sampler_kw)
         for key, target in (("scenario", "scenarios"), ("collapse", "collapse")):
             tables = raw.get(key, [])

@@ -66,14 +66,9 @@ def _checks(kind: str, frame: pd.DataFrame, label: str):
             raise DataValidationError(f"{label}: duplicate truce_id at {describe_rows(np.flatnonzero(dup))}")
 
     def counts_values():
-        from escalate.daily import _long_form
+        from escalate.daily import long_counts
 
-        long = _long_form(frame, label, None)
-        values = require_finite(long, "count", label)
-        bad = (values < 0) | (values != np.round(values))
-        if bad.any():
-            raise DataValidationError(f"{label}: counts must be whole numbers >= 0 at "
-                                      f"{describe_rows(np.unique(long.index[bad]))}")
+        long_counts(frame, label)
 
     def empty_streams():
         empty = frame["stream"].astype("string").fillna("").str.strip() == ""

@@ -77,10 +77,11 @@ def _finish_path(counts, blown, p, collapse, mean_counts, cumulative, hist_tail,
     day = collapse_day(counts, hist_tail, thresholds, windows, masks, structural_day)
     collapse[p] = min(day, H) if blown else day
     running = np.zeros(K)
+    weight = 1.0 / paths
     c = 0
     for h in range(H):
         for k in range(K):
-            mean_counts[h, k] += counts[h, k] / paths
+            mean_counts[h, k] += counts[h, k] * weight
             running[k] += counts[h, k]
         while c < checkpoints.shape[0] and checkpoints[c] == h + 1:
             for k in range(K):
@@ -190,13 +191,16 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
         phi = dispersion[d]
         counts = np.zeros((H, K))
         Hs = np.empty(K)
+        day_segment = np.empty(H, dtype=np.int64)
+        for h in range(H):
+            day_segment[h] = _segment_of(float(h), seg_start)
         for p in range(paths):
             for k in range(K):
                 Hs[k] = state[d, k]
             counts[:, :] = 0.0
             blown = False
             for h in range(H):
-                g = _segment_of(float(h), seg_start)
+                g = day_segment[h]
                 for k in range(K):
                     lam = mu[d, g, k] + c * Hs[k]
                     if phi > 0:

@@ -159,7 +159,6 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
     N = times.shape[0]
     J = durations.shape[0]
     S, K = seg_tier.shape
-    C = seg_extra.shape[1]
     omega = decay
     logp = 0.0
     g_decay = 0.0
@@ -352,7 +351,6 @@ def daily_loglik_grad(counts, day_segment, day_offsets, seg_truce, seg_verificat
     D, K = counts.shape
     J = day_offsets.shape[0] - 1
     S = seg_tier.shape[0]
-    C = seg_extra.shape[1]
     omega = decay
     r = math.exp(-omega)
     one_r = -math.expm1(-omega)
