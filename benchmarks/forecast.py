@@ -28,15 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def python_daily_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 0) -> float:
     """Plain Python: the status-quo daily model, every day's rate summed over all earlier days."""
-    from escalate.forecast import _draw_params, _state_rates
+    from escalate.forecast import draw_params, state_rates
 
     rng = np.random.default_rng(seed)
     data = fit.data
     j = len(data.truce_ids) - 1
     seg = data.segments
     last = seg.offsets[j + 1] - 1
-    p = _draw_params(fit, np.arange(n_draws))
-    mu, alpha = _state_rates(p, j, seg.verification[last], seg.tier[last], np.zeros(0))
+    p = draw_params(fit, np.arange(n_draws))
+    mu, alpha = state_rates(p, j, seg.verification[last], seg.tier[last], np.zeros(0))
     arrays = data.daily_arrays()
     history = arrays["counts"][arrays["day_offsets"][j]:arrays["day_offsets"][j + 1]].tolist()
     start = time.perf_counter()
@@ -61,15 +61,15 @@ def python_daily_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 
 
 def python_exact_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 0) -> float:
     """Plain Python: status-quo branching simulation from the cutoff with the history's residual."""
-    from escalate.forecast import _draw_params, _state_rates
+    from escalate.forecast import draw_params, state_rates
 
     rng = np.random.default_rng(seed)
     data = fit.data
     j = len(data.truce_ids) - 1
     seg = data.segments
     last = seg.offsets[j + 1] - 1
-    p = _draw_params(fit, np.arange(n_draws))
-    mu, alpha = _state_rates(p, j, seg.verification[last], seg.tier[last], np.zeros(0))
+    p = draw_params(fit, np.arange(n_draws))
+    mu, alpha = state_rates(p, j, seg.verification[last], seg.tier[last], np.zeros(0))
     ev = data.event_arrays()
     mine = slice(ev["truce_offsets"][j], ev["truce_offsets"][j + 1])
     T = data.durations[j]
@@ -79,7 +79,7 @@ def python_exact_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 
         for _ in range(paths):
             residual = [0.0, 0.0]
             for t, i, s in zip(ev["times"][mine], ev["streams"][mine], ev["segment"][mine]):
-                a = _state_rates({k: v[d:d + 1] for k, v in p.items()}, j, seg.verification[s], seg.tier[s], np.zeros(0))[1][0]
+                a = state_rates({k: v[d:d + 1] for k, v in p.items()}, j, seg.verification[s], seg.tier[s], np.zeros(0))[1][0]
                 for k in range(2):
                     residual[k] += a[i, k] * math.exp(-w * (T - t))
             queue = [(rng.uniform(0, horizon), k) for k in range(2) for _ in range(rng.poisson(mu[d, k] * horizon))]

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from escalate.forecast import _draw_params, _state_rates
+from escalate.forecast import draw_params, state_rates
 from escalate.params import spectral_radius
 
 
@@ -22,7 +22,7 @@ def _segment_rates(fit, p, j):
     data = fit.data
     seg = data.segments
     columns = [data.extra_names.index(c) for c in fit.spec.baseline_covariates]
-    rates = [_state_rates(p, j, seg.verification[s], seg.tier[s], seg.extra[s, columns])
+    rates = [state_rates(p, j, seg.verification[s], seg.tier[s], seg.extra[s, columns])
              for s in range(seg.offsets[j], seg.offsets[j + 1])]
     return np.stack([r[0] for r in rates], axis=1), np.stack([r[1] for r in rates], axis=1)
 
@@ -35,7 +35,7 @@ def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
     """
     data = fit.data
     j = data.truce_ids.index(truce)
-    p = _draw_params(fit, _indices(fit, draws))
+    p = draw_params(fit, _indices(fit, draws))
     mu, alpha = _segment_rates(fit, p, j)
     seg = data.segments
     lo = seg.offsets[j]
@@ -91,11 +91,11 @@ def effective_branching_at_last_state(fit, truce: str | None = None, draws: int 
     """B(v, p)[sample, source, target] at the last observed covariate state of a truce."""
     data = fit.data
     j = data.truce_ids.index(truce) if truce else len(data.truce_ids) - 1
-    p = _draw_params(fit, _indices(fit, draws))
+    p = draw_params(fit, _indices(fit, draws))
     seg = data.segments
     last = seg.offsets[j + 1] - 1
     columns = [data.extra_names.index(c) for c in fit.spec.baseline_covariates]
-    _, alpha = _state_rates(p, j, seg.verification[last], seg.tier[last], seg.extra[last, columns])
+    _, alpha = state_rates(p, j, seg.verification[last], seg.tier[last], seg.extra[last, columns])
     return xr.DataArray(alpha, dims=("sample", "source", "target"),
                         coords={"source": list(data.streams), "target": list(data.streams)},
                         attrs={"state": f"v={seg.verification[last]:g}, tiers={seg.tier[last].tolist()}",

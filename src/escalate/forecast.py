@@ -10,8 +10,6 @@ day-resolution fits simulate day counts with the daily model. The result is a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 
@@ -70,7 +68,7 @@ def resolve_rules(spec, collapse) -> list[CollapseRule]:
     return rules
 
 
-def _draw_params(fit, indices: np.ndarray) -> dict[str, np.ndarray]:
+def draw_params(fit, indices: np.ndarray) -> dict[str, np.ndarray]:
     """Parameter arrays with a leading draw dimension; absent optional effects are zeros."""
     post = fit.posterior_draws()
     K, J = len(fit.data.streams), len(fit.data.truce_ids)
@@ -86,7 +84,7 @@ def _draw_params(fit, indices: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _state_rates(p, j, verification, tiers, extras):
+def state_rates(p, j, verification, tiers, extras):
     """mu[d, k] and alpha[d, i, k] at one covariate state for truce j."""
     pad = np.concatenate([np.zeros((len(p["decay"]), 1)), p["mu_tier"]], axis=1)
     eta = (p["mu_log"] + p["truce_effect"][:, j] + p["mu_verification"][:, None] * verification
@@ -137,7 +135,7 @@ def _history(fit, j: int, p, tail_days: int):
     seg = data.segments
     lo, hi = seg.offsets[j], seg.offsets[j + 1]
     K = len(data.streams)
-    alpha_hist = np.stack([_state_rates(p, j, seg.verification[s], seg.tier[s], seg.extra[s][
+    alpha_hist = np.stack([state_rates(p, j, seg.verification[s], seg.tier[s], seg.extra[s][
         [data.extra_names.index(c) for c in fit.spec.baseline_covariates]])[1] for s in range(lo, hi)], axis=1)
     T = float(data.durations[j])
     if data.resolution == "exact":
@@ -186,7 +184,7 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
     if not 1 <= n <= n_total:
         raise EscalateInputError(f"draws must be between 1 and the {n_total} posterior draws, got {draws!r}")
     indices = np.unique(np.linspace(0, n_total - 1, n).round().astype(np.int64))
-    p = _draw_params(fit, indices)
+    p = draw_params(fit, indices)
     count_rules = [r for r in rules if r.kind == "count"]
     for rule in count_rules:
         unknown = sorted(set(rule.streams) - set(data.streams))
@@ -207,7 +205,7 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
         note = extrapolation_note(data, states)
         if note:
             notes[scenario.name] = note
-        rates = [_state_rates(p, j, *s) for s in states]
+        rates = [state_rates(p, j, *s) for s in states]
         mu = np.ascontiguousarray(np.stack([r[0] for r in rates], axis=1))
         alpha = np.ascontiguousarray(np.stack([r[1] for r in rates], axis=1))
         rho = np.stack([spectral_radius(a) for a in alpha.transpose(1, 0, 2, 3)], axis=1)  # (draw, G)
@@ -258,12 +256,3 @@ def _truce_index(data, truce: str | None) -> int:
     if truce not in data.truce_ids:
         raise EscalateInputError(f"unknown truce {truce!r}; truces are {list(data.truce_ids)}")
     return data.truce_ids.index(truce)
-
-
-def forecast_draw_count(fit) -> int:
-    """Number of posterior draws available for forecasting."""
-    post = fit.tree["posterior"]
-    return int(post.sizes["chain"] * post.sizes["draw"])
-
-
-__all__: Sequence[str] = ("run_forecast", "resolve_scenarios", "resolve_rules")

@@ -115,12 +115,12 @@ def posterior_predictive_check(fit, draws: int = 100, window_days: int = 7, seed
     posterior predictive p-value P(replicated >= observed).
     """
     from escalate.fitted import _indices, _segment_rates, observed_daily_counts
-    from escalate.forecast import _draw_params
+    from escalate.forecast import draw_params
     from escalate.kernels.forecast import simulate_daily_paths, simulate_exact_paths
 
     data = fit.data
     idx = _indices(fit, draws)
-    p = _draw_params(fit, idx)
+    p = draw_params(fit, idx)
     K = len(data.streams)
     none = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, K), dtype=np.bool_))
     replicated, observed = [], []
