@@ -26,17 +26,22 @@ import escalate
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def python_daily_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 0) -> float:
-    """Plain Python: the status-quo daily model, every day's rate summed over all earlier days."""
+def _status_quo(fit, n_draws: int, seed: int):
+    """The last truce's status-quo rates for the first draws, as the plain simulators use them."""
     from escalate.forecast import draw_params, state_rates
 
-    rng = np.random.default_rng(seed)
     data = fit.data
     j = len(data.truce_ids) - 1
     seg = data.segments
     last = seg.offsets[j + 1] - 1
     p = draw_params(fit, np.arange(n_draws))
     mu, alpha = state_rates(p, j, seg.verification[last], seg.tier[last], np.zeros(0))
+    return np.random.default_rng(seed), data, j, p, mu, alpha
+
+
+def python_daily_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 0) -> float:
+    """Plain Python: the status-quo daily model, every day's rate summed over all earlier days."""
+    rng, data, j, p, mu, alpha = _status_quo(fit, n_draws, seed)
     arrays = data.daily_arrays()
     history = arrays["counts"][arrays["day_offsets"][j]:arrays["day_offsets"][j + 1]].tolist()
     start = time.perf_counter()
@@ -61,15 +66,10 @@ def python_daily_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 
 
 def python_exact_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 0) -> float:
     """Plain Python: status-quo branching simulation from the cutoff with the history's residual."""
-    from escalate.forecast import draw_params, state_rates
+    rng, data, j, p, mu, alpha = _status_quo(fit, n_draws, seed)
+    from escalate.forecast import state_rates
 
-    rng = np.random.default_rng(seed)
-    data = fit.data
-    j = len(data.truce_ids) - 1
     seg = data.segments
-    last = seg.offsets[j + 1] - 1
-    p = draw_params(fit, np.arange(n_draws))
-    mu, alpha = state_rates(p, j, seg.verification[last], seg.tier[last], np.zeros(0))
     ev = data.event_arrays()
     mine = slice(ev["truce_offsets"][j], ev["truce_offsets"][j + 1])
     T = data.durations[j]

@@ -68,6 +68,14 @@ def collapse_day(counts, hist_tail, thresholds, windows, masks, structural_day):
 
 
 @njit(**JIT)
+def _outputs(D, H, K, paths, n_checkpoints):
+    """Result arrays of a path simulator: collapse days, mean daily counts, cumulative counts at
+    the checkpoints, exploded-path counts."""
+    return (np.empty((D, paths), dtype=np.int32), np.zeros((D, H, K)),
+            np.zeros((D, paths, n_checkpoints, K), dtype=np.int64), np.zeros(D, dtype=np.int64))
+
+
+@njit(**JIT)
 def _finish_path(counts, blown, p, collapse, mean_counts, cumulative, hist_tail, thresholds, windows, masks,
                  structural_day, checkpoints, paths):
     """Record one simulated path: its collapse day (an exploded path collapses by day H at the
@@ -105,10 +113,7 @@ def simulate_exact_paths(mu, alpha, seg_start, decay, residual, H, paths, seed, 
     counts are a lower bound and they count as collapsed by day H at the latest).
     """
     D, G, K = mu.shape
-    collapse = np.empty((D, paths), dtype=np.int32)
-    mean_counts = np.zeros((D, H, K))
-    cumulative = np.zeros((D, paths, checkpoints.shape[0], K), dtype=np.int64)
-    exploded = np.zeros(D, dtype=np.int64)
+    collapse, mean_counts, cumulative, exploded = _outputs(D, H, K, paths, checkpoints.shape[0])
     for d in prange(D):
         np.random.seed(seed + d)
         times = np.empty(max_events)
@@ -179,10 +184,7 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
     events stops the path as exploded (counted as collapsed by day H at the latest).
     """
     D, G, K = mu.shape
-    collapse = np.empty((D, paths), dtype=np.int32)
-    mean_counts = np.zeros((D, H, K))
-    cumulative = np.zeros((D, paths, checkpoints.shape[0], K), dtype=np.int64)
-    exploded = np.zeros(D, dtype=np.int64)
+    collapse, mean_counts, cumulative, exploded = _outputs(D, H, K, paths, checkpoints.shape[0])
     for d in prange(D):
         np.random.seed(seed + d)
         omega = decay[d]
