@@ -67,6 +67,21 @@ def collapse_day(counts, hist_tail, thresholds, windows, masks, structural_day):
     return best
 
 
+@njit(inline="always", **JIT)  # on the hot path: inlined, so no call per event
+def _spawn(t0, mean, k, scale, H, times, kinds, n, max_events):
+    """Append Poisson(mean) children in stream k of a parent at t0, delays Exponential(1/scale),
+    kept inside the horizon. Returns the new event count and whether the cap was hit."""
+    for _ in range(np.random.poisson(mean)):
+        t = t0 + np.random.exponential(scale)
+        if t < H:
+            if n == max_events:
+                return n, True
+            times[n] = t
+            kinds[n] = k
+            n += 1
+    return n, False
+
+
 @njit(**JIT)
 def _outputs(D, H, K, paths, n_checkpoints):
     """Result arrays of a path simulator: collapse days, mean daily counts, cumulative counts at
@@ -137,33 +152,17 @@ def simulate_exact_paths(mu, alpha, seg_start, decay, residual, H, paths, seed, 
                         times[n] = lo + (hi - lo) * np.random.random()
                         kinds[n] = k
                         n += 1
-            for k in range(K):  # the history's children
-                m = np.random.poisson(residual[d, k])
-                for _ in range(m):
-                    t = np.random.exponential(scale)
-                    if t < H:
-                        if n == max_events:
-                            blown = True
-                            break
-                        times[n] = t
-                        kinds[n] = k
-                        n += 1
+            for k in range(K):  # the history's children: as from a parent at the cutoff
+                if not blown:
+                    n, blown = _spawn(0.0, residual[d, k], k, scale, H, times, kinds, n, max_events)
             q = 0
             while q < n and not blown:  # every event's children, generation after generation
                 t0 = times[q]
                 i = kinds[q]
                 g = _segment_of(t0, seg_start)
                 for k in range(K):
-                    m = np.random.poisson(alpha[d, g, i, k])
-                    for _ in range(m):
-                        t = t0 + np.random.exponential(scale)
-                        if t < H:
-                            if n == max_events:
-                                blown = True
-                                break
-                            times[n] = t
-                            kinds[n] = k
-                            n += 1
+                    if not blown:
+                        n, blown = _spawn(t0, alpha[d, g, i, k], k, scale, H, times, kinds, n, max_events)
                 q += 1
             counts[:, :] = 0.0
             for e in range(n):
