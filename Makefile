@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean browser
+.PHONY: demo demo-real test test-fast bench clean browser
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $$(scripts/find-python312) -m venv $(VENV)
@@ -13,8 +13,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The embedded default: synthetic truces simulated from a known truth (needs no data files).
 demo: $(STAMP)
-	$(VENV)/bin/escalate demo
+	$(VENV)/bin/escalate demo $(DEMO_ARGS)
+
+# The real example, read from ../shared/data (or $$ESCALATE_DATA); see README.md.
+demo-real: $(STAMP)
+	$(VENV)/bin/escalate demo --example israel-hezbollah --out runs/demo-real $(DEMO_ARGS)
 
 # The report tests render HTML in a real headless Chromium (Debian's package).
 browser:
@@ -25,6 +30,10 @@ browser:
 
 test: $(STAMP) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Everything but the real-NUTS and notebook tests (marked slow): a quick loop while developing.
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(PY) benchmarks/likelihood.py

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 import escalate
-from escalate.kernels.likelihood import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad
-from escalate.likelihood import daily_kernel_data
-from escalate.params import KERNEL_ORDER, normalize_params
+from escalate.model.kernels import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad
+from escalate.model.likelihood import daily_kernel_data
+from escalate.model.parameters import KERNEL_ORDER, normalize_params
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from likelihood import per_call  # noqa: E402  (same timing helper as the exact benchmark)

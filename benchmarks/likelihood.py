@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 import escalate
-from escalate.likelihood import kernel_data
-from escalate.kernels.likelihood import exact_loglik_grad
-from escalate.params import KERNEL_ORDER, normalize_params
+from escalate.model.kernels import exact_loglik_grad
+from escalate.model.likelihood import kernel_data
+from escalate.model.parameters import KERNEL_ORDER, normalize_params
 
 PARAMS = {"mu_log": np.log([0.6, 0.4]), "branching": np.array([[0.3, 0.2], [0.25, 0.2]]),
           "decay": 0.8, "excite_verification_cross": -0.5, "excite_tier": [0.2], "mu_tier": [-0.1],
@@ -90,7 +90,7 @@ def compiled_logp_dlogp(data):
     import pytensor
     import pytensor.tensor as pt
 
-    from escalate.ops import hawkes_loglike
+    from escalate.model.ops import hawkes_loglike
 
     theta = pt.dvector("theta")
     logp = hawkes_loglike("exact", kernel_data(data), theta, 2, 1, 2, 0)

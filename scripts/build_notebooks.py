@@ -11,26 +11,33 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST_NOTE = ("> **Fast mode.** With the environment variable `ESCALATE_FAST=1` (as CI runs these notebooks) "
-             "`escalate.fit` uses 200 tuning steps and 200 draws per chain, and its diagnostics will say FAILED. "
-             "Unset it for the full run (4 chains x 1000 draws, about 10 s per fit here).")
+FAST_NOTE = ("> **Fast mode.** The parameters cell below sets `FAST`: `True` (as CI runs these notebooks, with "
+             "the environment variable `ESCALATE_FAST=1`) passes `draws=200, tune=200` to every `escalate.fit`, and "
+             "its diagnostics will say FAILED. Set `FAST = False` for the full run (4 chains x 1000 draws, about "
+             "10 s per fit here).")
+#: The parameters cell of every notebook: the fast mode is explicit, in the notebook itself.
+PARAMETERS = ("# Parameters: FAST = True is a smoke run (200 draws per chain, diagnostics FAILED); False for results.\n"
+              "import os\nFAST = os.environ.get('ESCALATE_FAST') == '1'\n"
+              "SAMPLING = {'draws': 200, 'tune': 200} if FAST else {}")
+REAL_DATA = ("The real example is not shipped with escalate: `israel_hezbollah()` reads it from `../shared/data` "
+             "beside the project, or from the folder in `$ESCALATE_DATA` (see the README).")
 
 NOTEBOOKS = {
     "01-quickstart.ipynb": [
-        ("md", "# Quickstart: the Israel-Hezbollah example\n\nLoad the bundled real data, fit the Bayesian Hawkes "
+        ("md", "# Quickstart: the Israel-Hezbollah example\n\nLoad the real data, fit the Bayesian Hawkes "
                "model with the daily likelihood, forecast the risk that the 2024 cessation collapses, read the main "
-               "figures and export the report.\n\n" + FAST_NOTE),
-        ("code", "import escalate\nfrom escalate import plots\nfrom escalate.datasets import israel_hezbollah, israel_hezbollah_readme\n\n"
+               "figures and export the report. " + REAL_DATA + "\n\n" + FAST_NOTE),
+        ("code", "import escalate\nfrom escalate.reporting import plots\nfrom escalate.datasets import israel_hezbollah, israel_hezbollah_readme\n\n"
                  "data = israel_hezbollah()\nprint(data)\nprint(data.provenance['attribution'])"),
         ("md", "The spec in `models/` declares the streams, the penalty tiers, the daily negative binomial "
                "likelihood, the priors, two policy scenarios and what counts as collapse."),
         ("code", "spec = escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml')\n"
-                 "fit = escalate.fit(data, spec, seed=1)\nprint(fit.diagnostics.verdict)\n"
+                 "fit = escalate.fit(data, spec, seed=1, **SAMPLING)\nprint(fit.diagnostics.verdict)\n"
                  "fit.summary(ci_prob=0.9)"),
         ("code", "forecast = fit.forecast(90, draws=500, paths=100, seed=1)\nprint(forecast.collapse_definition())\n"
                  "forecast.headline()"),
         ("code", "plots.collapse_risk(forecast);"),
-        ("code", "from escalate.fitted import fitted_daily_rate, observed_daily_counts\n"
+        ("code", "from escalate.checking.posterior import fitted_daily_rate, observed_daily_counts\n"
                  "truce = 'lebanon-cessation-2024'\nrate = fitted_daily_rate(fit, truce)\n"
                  "spans = {s: [(0, len(rate['day']), 0.5, 0)] for s in data.streams}\n"
                  "plots.history(observed_daily_counts(data, truce), rate, spans, truce);"),
@@ -40,9 +47,9 @@ NOTEBOOKS = {
         ("md", "# Policy scenarios: verification and penalties\n\nWhat a joint verification cell and escalating "
                "penalties do to collapse risk, how to define your own scenarios and collapse rules, and how to "
                "read the contrasts honestly.\n\n" + FAST_NOTE),
-        ("code", "import numpy as np\nimport escalate\nfrom escalate import CollapseRule, Scenario, plots\n"
+        ("code", "import numpy as np\nimport escalate\nfrom escalate import CollapseRule, Scenario\nfrom escalate.reporting import plots\n"
                  "from escalate.datasets import israel_hezbollah\n\n"
-                 "fit = escalate.fit(israel_hezbollah(), escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml'), seed=2)\n"
+                 "fit = escalate.fit(israel_hezbollah(), escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml'), seed=2, **SAMPLING)\n"
                  "print(fit.diagnostics.verdict)"),
         ("md", "## Your own scenarios and rules\n\nA scenario changes covariates from a day after the end of the "
                "data; the status quo is always included. Collapse rules are OR-combined."),
@@ -57,7 +64,7 @@ NOTEBOOKS = {
         ("md", "## What the data can and cannot tell\n\nThe two truces in the data have verification 0.1 and 0.5 and "
                "Hezbollah's tier 0 and 3. A scenario outside those values rests on the prior: escalate flags it."),
         ("code", "forecast.notes"),
-        ("code", "from escalate.fitted import prior_draws\npost = fit.posterior_draws()\n"
+        ("code", "from escalate.model.priors import prior_draws\npost = fit.posterior_draws()\n"
                  "pairs = [(name, prior_draws(fit.spec, name), post[name].ravel()) for name in\n"
                  "         ('mu_verification', 'excite_verification_self', 'excite_verification_cross')]\n"
                  "plots.prior_posterior(pairs);"),
@@ -67,16 +74,16 @@ NOTEBOOKS = {
     ],
     "03-model-checking.ipynb": [
         ("md", "# Model checking: goodness of fit, predictive checks, SBC and the backtest\n\n" + FAST_NOTE),
-        ("code", "import numpy as np, pandas as pd\nimport escalate\nfrom escalate import goodness\n"
+        ("code", "import numpy as np, pandas as pd\nimport escalate\nfrom escalate.checking import goodness\n"
                  "from escalate.datasets import israel_hezbollah, synthetic, SYNTHETIC_TRUTH\n"
-                 "fit = escalate.fit(israel_hezbollah(), escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml'), seed=4)"),
+                 "fit = escalate.fit(israel_hezbollah(), escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml'), seed=4, **SAMPLING)"),
         ("md", "## Goodness of fit\n\nDaily counts: randomised PIT residuals should look uniform."),
         ("code", "pit = goodness.randomized_pit(fit)\ngoodness.pit_test(pit)"),
         ("code", "goodness.posterior_predictive_check(fit, draws=100)"),
         ("md", "Exact event times: time rescaling. At the true parameters the rescaled gaps are Exp(1)."),
         ("code", "data = synthetic()\ngoodness.time_rescaling_test(data, SYNTHETIC_TRUTH)"),
         ("md", "## Simulation-based calibration\n\nA few replicates here; `docs/validation.md` has the larger run."),
-        ("code", "from escalate.checks import sbc\n"
+        ("code", "from escalate.checking import sbc\n"
                  "truces = pd.DataFrame({'truce_id': ['a'], 'start': [0.0], 'end': [90.0]})\n"
                  "covs = pd.DataFrame({'truce_id': ['a', 'a'], 'start': [0.0, 45.0], 'verification': [0.2, 0.8], 'penalty_tier': [0, 1]})\n"
                  "spec = escalate.ModelSpec.from_dict({'streams': ['x', 'y'], 'penalty_tiers': 2,\n"
@@ -87,16 +94,16 @@ NOTEBOOKS = {
                  "                       ['2025-04-01', '2025-06-01'], horizons=[7, 30], draws=150, tune=150,\n"
                  "                       forecast_draws=50, paths=20, n_jobs=1)\nbt.summary()"),
         ("code", "bt.skill(n_boot=200)"),
-        ("code", "from escalate import plots\nplots.reliability(bt.reliability('any israel'));"),
+        ("code", "from escalate.reporting import plots\nplots.reliability(bt.reliability('any israel'));"),
     ],
     "04-your-own-data.ipynb": [
         ("md", "# Your own data: from an ACLED export to a report\n\nA small ACLED-layout fixture (invented events; "
                "ACLED's terms forbid redistributing real rows) goes through a party mapping and a coded truce "
                "calendar to a fit and a report. Replace the paths with your own export.\n\n" + FAST_NOTE),
-        ("code", "import pandas as pd\nimport escalate\nfrom escalate.io import read_acled\n"
-                 "result = read_acled('../tests/fixtures/io/acled_iso.csv', '../tests/fixtures/io/acled_mapping.toml')\n"
+        ("code", "import pandas as pd\nimport escalate\nfrom escalate.importers import read_acled\n"
+                 "result = read_acled('../tests/fixtures/importers/acled_iso.csv', '../tests/fixtures/importers/acled_mapping.toml')\n"
                  "print(result.report())"),
-        ("code", "print(open('../tests/fixtures/io/acled_mapping.toml').read())"),
+        ("code", "print(open('../tests/fixtures/importers/acled_mapping.toml').read())"),
         ("md", "Code the truce calendar and covariate timeline: one row per change, per party where it differs."),
         ("code", "first, last = result.counts['date'].min(), result.counts['date'].max()\n"
                  "truces = pd.DataFrame({'truce_id': ['my-truce'], 'start': [first], 'end': [last + pd.Timedelta(days=1)]})\n"
@@ -105,7 +112,7 @@ NOTEBOOKS = {
         ("code", "spec = escalate.ModelSpec.from_dict({'streams': list(data.streams), 'penalty_tiers': 3, 'time_resolution': 'day',\n"
                  "    'collapse': [{'kind': 'count', 'threshold': 3, 'window_days': 2}],\n"
                  "    'scenario': [{'name': 'verification cell', 'verification': 0.9}]})\n"
-                 "fit = escalate.fit(data, spec, seed=5)\nprint(fit.diagnostics.verdict)"),
+                 "fit = escalate.fit(data, spec, seed=5, **SAMPLING)\nprint(fit.diagnostics.verdict)"),
         ("code", "forecast = fit.forecast(14, draws=300, paths=50)\nforecast.headline(days=(7, 14))"),
         ("code", "escalate.report(fit, forecast, 'my-report', format='html')"),
     ],
@@ -116,8 +123,10 @@ def main() -> None:
     for name, cells in NOTEBOOKS.items():
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        cells = [cells[0], ("code", PARAMETERS), *cells[1:]]
         nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md" else nbformat.v4.new_code_cell(src)
                     for kind, src in cells]
+        nb.cells[1].metadata["tags"] = ["parameters"]
         nbformat.write(nb, ROOT / "notebooks" / name)
 
 

@@ -1,6 +1,15 @@
-"""escalate: Bayesian multivariate Hawkes models of truce violations and forecasts of collapse."""
+"""escalate: Bayesian multivariate Hawkes models of truce violations and forecasts of collapse.
 
-from escalate.data import TruceData
+The public API is importable from here; each name lives in its wing (see
+``docs/architecture.md``) and is loaded on first use, so ``import escalate`` (and the command
+line's start, which must install its interrupt handlers first) does not pull in PyMC, ArviZ
+and the numba kernels until they are needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+
 from escalate.errors import (
     DataValidationError,
     EscalateInputError,
@@ -9,35 +18,44 @@ from escalate.errors import (
     SimulationExplosionError,
     SpecError,
 )
-from escalate.likelihood import log_likelihood
-from escalate.spec import ModelSpec, Prior
+from escalate.version import __version__
 
-__version__ = "0.1.0"
+#: Public name -> the module that defines it.
+_PUBLIC = {
+    "TruceData": "escalate.data.truce_data",
+    "ModelSpec": "escalate.model.spec",
+    "Prior": "escalate.model.spec",
+    "CollapseRule": "escalate.model.scenarios",
+    "Scenario": "escalate.model.scenarios",
+    "build_model": "escalate.model.build",
+    "log_likelihood": "escalate.model.likelihood",
+    "simulate": "escalate.model.simulate",
+    "Fit": "escalate.inference.result",
+    "load_fit": "escalate.inference.result",
+    "fit": "escalate.inference.fit",
+    "fit_from_draws": "escalate.inference.fit",
+    "Forecast": "escalate.forecasting.result",
+    "load_forecast": "escalate.forecasting.result",
+    "backtest": "escalate.checking.backtest",
+    "report": "escalate.reporting.report",
+}
 
 __all__ = [
-    "DataValidationError", "EscalateInputError", "FileFormatError", "ModelSpec", "ParameterError",
-    "Prior", "SimulationExplosionError", "SpecError", "TruceData", "log_likelihood", "__version__",
+    "CollapseRule", "DataValidationError", "EscalateInputError", "FileFormatError", "Fit", "Forecast",
+    "ModelSpec", "ParameterError", "Prior", "Scenario", "SimulationExplosionError", "SpecError",
+    "TruceData", "__version__", "backtest", "build_model", "fit", "fit_from_draws", "load_fit",
+    "load_forecast", "log_likelihood", "report", "simulate",
 ]
 
-from escalate.simulate import simulate  # noqa: E402
 
-__all__ += ["simulate"]
+def __getattr__(name: str):
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'escalate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-from escalate.fit import Fit, fit, fit_from_draws  # noqa: E402
-from escalate.model import build_model  # noqa: E402
-from escalate.persistence import load_fit  # noqa: E402
 
-__all__ += ["Fit", "build_model", "fit", "fit_from_draws", "load_fit"]
-
-from escalate.outcomes import Forecast  # noqa: E402
-from escalate.scenarios import CollapseRule, Scenario  # noqa: E402
-
-__all__ += ["CollapseRule", "Forecast", "Scenario"]
-
-from escalate.report import report  # noqa: E402
-
-__all__ += ["report"]
-
-from escalate.backtest import backtest  # noqa: E402
-
-__all__ += ["backtest"]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -1,19 +1,27 @@
-"""Bundled data sets: a synthetic set with known truth, and real Israel-Hezbollah daily counts.
+"""Data sets: a synthetic set the project simulates itself, and real data read at run time.
 
-The real data are aggregated daily counts derived from ACLED (https://acleddata.com); see
-``data/israel-hezbollah/README.md`` beside this file for the source, the derivation and the
-attribution that must travel with any copy. No raw ACLED rows are shipped.
+:func:`synthetic` is embedded: four truces simulated from a known truth (:data:`SYNTHETIC_TRUTH`),
+the default of ``make demo``. Real data sets are **not shipped** with the package: they are read
+from a data folder (the ``israel-hezbollah/`` folder's README there gives the source, the
+derivation and the attribution that must travel with any copy), found by :func:`data_folder`.
 """
 
 from __future__ import annotations
 
-from importlib import resources
+import os
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from escalate.data import TruceData
+from escalate.data.tables import read_table
+from escalate.data.truce_data import TruceData
+from escalate.errors import DataValidationError
+from escalate.model.simulate import simulate
+
+#: Folder name of the real example in the data folder.
+ISRAEL_HEZBOLLAH = "israel-hezbollah"
 
 #: Attribution that must accompany the Israel-Hezbollah data wherever it goes.
 ACLED_ATTRIBUTION = (
@@ -84,8 +92,6 @@ def synthetic(seed: int = SYNTHETIC_SEED) -> TruceData:
 
     The true parameters are also in ``data.provenance["simulated"]["params"]``.
     """
-    from escalate.simulate import simulate
-
     truces, covariates = synthetic_tables()
     return simulate(SYNTHETIC_TRUTH, truces, covariates, SYNTHETIC_STREAMS, seed=seed)
 
@@ -99,29 +105,57 @@ class DailyFrames(NamedTuple):
     attribution: str
 
 
-def _data_file(name: str):
-    return resources.files("escalate.datasets").joinpath("data", "israel-hezbollah", name)
+#: Environment variable naming the data folder (the one holding ``israel-hezbollah/``).
+DATA_ENV = "ESCALATE_DATA"
 
 
-def israel_hezbollah_daily() -> DailyFrames:
+def data_folder(name: str, path=None) -> Path:
+    """The folder of real data set ``name`` (e.g. ``"israel-hezbollah"``).
+
+    Looked up in order: ``path`` (that data set's folder, or a data folder holding it), the
+    environment variable ``ESCALATE_DATA`` (a data folder), then ``../shared/data`` beside the
+    project checkout (and beside the working directory). Raises
+    :class:`~escalate.errors.DataValidationError` saying where to put the files when none has it.
+    """
+    tried = []
+    candidates = []
+    if path is not None:
+        candidates += [Path(path), Path(path) / name]
+    if os.environ.get(DATA_ENV):
+        candidates.append(Path(os.environ[DATA_ENV]) / name)
+    project = Path(__file__).resolve().parents[3]
+    if (project / "pyproject.toml").exists():  # an editable install: the checkout's neighbour
+        candidates.append(project.parent / "shared" / "data" / name)
+    candidates.append(Path.cwd().parent / "shared" / "data" / name)
+    for folder in candidates:
+        tried.append(str(folder))
+        if (folder / "README.md").is_file():
+            return folder
+    raise DataValidationError(
+        f"data set {name!r} not found (looked in {', '.join(dict.fromkeys(tried))}); the real data "
+        f"sets are not shipped with escalate: put the folder {name}/ (with its README.md) in a data "
+        f"folder and pass path=, or set {DATA_ENV}=/path/to/data, or place it at ../shared/data/{name} "
+        f"beside the project")
+
+
+def israel_hezbollah_daily(path=None) -> DailyFrames:
     """Israel-Hezbollah daily strike counts 2023-10-08 .. 2025-09-14, with truces and covariates.
 
     ``counts`` is wide (``date`` plus one column per count definition, see the README);
-    ``truces`` and ``covariates`` are the coded truce calendar. The daily likelihood that fits
-    these counts arrives with day-resolution support. Keep ``attribution`` with any copy.
+    ``truces`` and ``covariates`` are the coded truce calendar. Read from the data folder (see
+    :func:`data_folder` for ``path``). Keep ``attribution`` with any copy.
     """
-    with _data_file("daily_strikes.csv").open() as f:
-        counts = pd.read_csv(f, parse_dates=["date"])
-    with _data_file("truces.csv").open() as f:
-        truces = pd.read_csv(f)
-    with _data_file("covariates.csv").open() as f:
-        covariates = pd.read_csv(f)
+    folder = data_folder(ISRAEL_HEZBOLLAH, path)
+    counts, _ = read_table(folder / "daily_strikes.csv", "counts")
+    counts["date"] = pd.to_datetime(counts["date"])
+    truces, _ = read_table(folder / "truces.csv", "truces")
+    covariates, _ = read_table(folder / "covariates.csv", "covariates")
     return DailyFrames(counts, truces, covariates, ACLED_ATTRIBUTION)
 
 
-def israel_hezbollah_readme() -> str:
+def israel_hezbollah_readme(path=None) -> str:
     """The data set's README: source, derivation, attribution, caveats."""
-    return _data_file("README.md").read_text(encoding="utf-8")
+    return (data_folder(ISRAEL_HEZBOLLAH, path) / "README.md").read_text(encoding="utf-8")
 
 
 #: Count columns of daily_strikes.csv used as the two streams: strikes located in Israel or
@@ -129,16 +163,17 @@ def israel_hezbollah_readme() -> str:
 ISRAEL_HEZBOLLAH_STREAMS = {"israel": "israel_il_lb", "hezbollah": "hezbollah_il_lb"}
 
 
-def israel_hezbollah() -> TruceData:
+def israel_hezbollah(path=None) -> TruceData:
     """The real example at day resolution: both truces, with the coded covariates.
 
     Streams ``israel`` and ``hezbollah`` (ACLED air/drone strikes and shelling/artillery/missile
     attacks located in Israel or Lebanon, by the striking side); truces ``gaza-pause-2023``
     (7 days) and ``lebanon-cessation-2024`` (292 days, to the end of the data on 2025-09-14).
     Days outside the truces (open hostilities) are not part of any truce window. The
-    attribution travels in ``data.provenance["attribution"]``.
+    attribution travels in ``data.provenance["attribution"]``. Read from the data folder (see
+    :func:`data_folder` for ``path``).
     """
-    frames = israel_hezbollah_daily()
+    frames = israel_hezbollah_daily(path)
     wide = frames.counts[["date", *ISRAEL_HEZBOLLAH_STREAMS.values()]].rename(
         columns={v: k for k, v in ISRAEL_HEZBOLLAH_STREAMS.items()})
     provenance = {"dataset": "israel-hezbollah", "attribution": frames.attribution,

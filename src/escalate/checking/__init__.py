@@ -1,0 +1,3 @@
+"""The checking wing: posterior quantities, goodness of fit, simulation-based calibration,
+backtests and their scores.
+"""

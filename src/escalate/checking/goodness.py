@@ -1,0 +1,184 @@
+"""Goodness of fit by time rescaling (exact-time data).
+
+Under the model, the compensator increments Lambda_k(t_{l+1}) - Lambda_k(t_l) between
+consecutive events of stream k (and from the truce start to the first event) are iid Exp(1)
+(the time-rescaling theorem; Brown et al. 2002). A KS test of these gaps is a goodness-of-fit test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from escalate.checking.posterior import (
+    _indices,
+    _segment_rates,
+    fitted_daily_rate,
+    observed_daily_counts,
+)
+from escalate.data.truce_data import TruceData
+from escalate.forecasting.kernels import simulate_daily_paths, simulate_exact_paths
+from escalate.forecasting.run import draw_params
+from escalate.model.kernels import compensator_at_events
+from escalate.model.likelihood import kernel_data, n_tiers_for
+from escalate.model.parameters import KERNEL_ORDER, normalize_params
+
+
+def rescaled_gaps(data: TruceData, params: Mapping) -> dict[str, np.ndarray]:
+    """Compensator increments between consecutive events of each stream, pooled over truces."""
+    K, J, C = len(data.streams), len(data.truce_ids), len(data.extra_names)
+    p = normalize_params(params, K, J, n_tiers_for(data, params), C)
+    comp = compensator_at_events(*kernel_data(data), *(p[n] if p[n].ndim else float(p[n]) for n in KERNEL_ORDER))
+    ev = data.event_arrays()
+    gaps: dict[str, list] = {s: [] for s in data.streams}
+    for j in range(J):
+        lo, hi = ev["truce_offsets"][j], ev["truce_offsets"][j + 1]
+        for k, stream in enumerate(data.streams):
+            mine = np.flatnonzero(ev["streams"][lo:hi] == k) + lo
+            gaps[stream].append(np.diff(np.concatenate([[0.0], comp[mine, k]])))
+    return {s: np.concatenate(g) if g else np.empty(0) for s, g in gaps.items()}
+
+
+def time_rescaling_test(data: TruceData, params: Mapping) -> pd.DataFrame:
+    """KS test of the rescaled gaps against Exp(1), one row per stream.
+
+    Returns a DataFrame with columns ``stream``, ``n``, ``ks_statistic``, ``p_value``.
+    """
+    rows = []
+    for stream, g in rescaled_gaps(data, params).items():
+        if len(g) == 0:
+            rows.append({"stream": stream, "n": 0, "ks_statistic": np.nan, "p_value": np.nan})
+            continue
+        res = stats.kstest(g, "expon")
+        rows.append({"stream": stream, "n": len(g), "ks_statistic": float(res.statistic),
+                     "p_value": float(res.pvalue)})
+    return pd.DataFrame(rows)
+
+
+def qq_data(gaps: np.ndarray) -> pd.DataFrame:
+    """Sorted rescaled gaps against Exp(1) quantiles at plotting positions (i - 0.5) / n."""
+    gaps = np.sort(np.asarray(gaps, dtype=float))
+    n = len(gaps)
+    theoretical = -np.log(1 - (np.arange(1, n + 1) - 0.5) / n)
+    return pd.DataFrame({"theoretical": theoretical, "observed": gaps})
+
+
+def randomized_pit(fit, draws: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Randomised PIT residuals of daily counts (day-resolution fits).
+
+    For each truce, day and stream, the one-day-ahead predictive distribution given the
+    observed history is the posterior mixture over ``draws`` draws of Poisson(Lam) or
+    NB(Lam, dispersion); u = F(y - 1) + V (F(y) - F(y - 1)), V ~ U(0, 1). Under a calibrated
+    model u is U(0, 1) (Czado, Gneiting and Held 2009). Returns ``truce_id``, ``day``,
+    ``stream``, ``count``, ``pit``.
+    """
+    data = fit.data
+    if data.resolution != "day":
+        raise ValueError("randomised PIT residuals are for daily counts; use time_rescaling_test for exact times")
+    rng = np.random.default_rng(seed)
+    post = fit.posterior_draws()
+    nb = "dispersion" in post
+    phi = post["dispersion"][_indices(fit, draws)] if nb else None
+    rows = []
+    for truce in data.truce_ids:
+        lam = fitted_daily_rate(fit, truce, draws=draws).values  # (n, D, K)
+        y = observed_daily_counts(data, truce).to_numpy()
+        for k, stream in enumerate(data.streams):
+            obs = y[:, k][None, :]
+            mean = lam[:, :, k]
+            if nb:
+                dist = stats.nbinom(phi[:, None], phi[:, None] / (phi[:, None] + mean))
+            else:
+                dist = stats.poisson(mean)
+            upper = dist.cdf(obs).mean(axis=0)
+            lower = np.where(obs[0] > 0, dist.cdf(obs - 1).mean(axis=0), 0.0)
+            pit = lower + rng.uniform(size=len(upper)) * (upper - lower)
+            rows.append(pd.DataFrame({"truce_id": truce, "day": np.arange(len(upper)), "stream": stream,
+                                      "count": y[:, k], "pit": pit}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def pit_test(pit: pd.DataFrame) -> pd.DataFrame:
+    """KS test of the PIT values against U(0, 1), one row per stream."""
+    rows = []
+    for stream, group in pit.groupby("stream", sort=False):
+        res = stats.kstest(group["pit"], "uniform")
+        rows.append({"stream": stream, "n": len(group), "ks_statistic": float(res.statistic), "p_value": float(res.pvalue)})
+    return pd.DataFrame(rows)
+
+
+def posterior_predictive_check(fit, draws: int = 100, window_days: int = 7, seed: int = 0) -> pd.DataFrame:
+    """Posterior predictive checks of counts per window and of gaps between events.
+
+    Replicates every truce from its start under ``draws`` posterior draws (the fitted model's
+    own likelihood: event times, or daily counts) and compares, per stream: the mean, variance
+    and maximum of the counts in consecutive ``window_days`` windows, the share of event-free
+    days, and the longest run of event-free days (the gap between events). Returns one row per
+    statistic and stream with the observed value, the replicated median and 90% interval, and the
+    posterior predictive p-value P(replicated >= observed).
+    """
+    data = fit.data
+    idx = _indices(fit, draws)
+    p = draw_params(fit, idx)
+    K = len(data.streams)
+    none = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, K), dtype=np.bool_))
+    replicated, observed = [], []
+    for j, truce in enumerate(data.truce_ids):
+        n_days = int(np.ceil(data.durations[j]))
+        mu, alpha = _segment_rates(fit, p, j)
+        seg = data.segments
+        seg_start = seg.start[seg.offsets[j]:seg.offsets[j + 1]].copy()
+        checkpoints = np.arange(1, n_days + 1, dtype=np.int64)
+        zero = np.zeros((len(idx), K))
+        common = (np.ascontiguousarray(mu), np.ascontiguousarray(alpha), seg_start, p["decay"], zero)
+        tail = np.zeros((1, K))
+        never = np.full(len(idx), n_days + 1, dtype=np.int64)
+        if data.resolution == "day":
+            phi = p["dispersion"] if fit.spec.observation == "negative_binomial" else np.zeros(len(idx))
+            out = simulate_daily_paths(*common, phi, n_days, 1, seed + 7919 * j, tail, *none, never, 1e6, checkpoints)
+        else:
+            out = simulate_exact_paths(*common, n_days, 1, seed + 7919 * j, tail, *none, never, 200_000, checkpoints)
+        cumulative = out[2][:, 0]  # (n, D, K)
+        replicated.append(np.diff(np.concatenate([np.zeros((len(idx), 1, K)), cumulative], axis=1), axis=1))
+        observed.append(observed_daily_counts(data, truce).to_numpy(dtype=float)[None])
+    rows = []
+    for k, stream in enumerate(data.streams):
+        obs_stats = _window_stats([o[:, :, k] for o in observed], window_days)
+        rep_stats = _window_stats([r[:, :, k] for r in replicated], window_days)
+        for name in obs_stats:
+            rep = rep_stats[name]
+            rows.append({"statistic": name, "stream": stream, "observed": float(obs_stats[name][0]),
+                         "replicated_q05": float(np.quantile(rep, 0.05)), "replicated_q50": float(np.median(rep)),
+                         "replicated_q95": float(np.quantile(rep, 0.95)),
+                         "p_value": float((rep >= obs_stats[name][0]).mean())})
+    return pd.DataFrame(rows)
+
+
+def _window_stats(series: list[np.ndarray], window: int) -> dict[str, np.ndarray]:
+    """Statistics of daily series (each (n, D)), pooled over truces, per replicate."""
+    windows, zeros, runs = [], [], []
+    for s in series:
+        full = (s.shape[1] // window) * window
+        if full:
+            windows.append(s[:, :full].reshape(len(s), -1, window).sum(axis=2))
+        zeros.append(s == 0)
+        runs.append(_longest_zero_run(s))
+    w = np.concatenate(windows, axis=1) if windows else np.zeros((len(series[0]), 1))
+    return {f"mean of {window}-day counts": w.mean(axis=1), f"variance of {window}-day counts": w.var(axis=1),
+            f"max of {window}-day counts": w.max(axis=1),
+            "share of event-free days": np.concatenate(zeros, axis=1).mean(axis=1),
+            "longest event-free run (days)": np.max(np.stack(runs), axis=0)}
+
+
+def _longest_zero_run(s: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(s))
+    for i, row in enumerate(s):
+        best = run = 0
+        for value in row:
+            run = run + 1 if value == 0 else 0
+            best = max(best, run)
+        out[i] = best
+    return out

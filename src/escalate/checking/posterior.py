@@ -1,0 +1,127 @@
+"""Posterior quantities for reports and notebooks: fitted intensities, observed daily counts,
+effective branching at a covariate state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from escalate.forecasting.run import draw_params, state_rates
+from escalate.model.parameters import spectral_radius
+
+
+def _indices(fit, draws: int) -> np.ndarray:
+    post = fit.tree["posterior"]
+    total = post.sizes["chain"] * post.sizes["draw"]
+    return np.unique(np.linspace(0, total - 1, min(draws, total)).round().astype(np.int64))
+
+
+def _segment_rates(fit, p, j):
+    """mu[n, s, k] and alpha[n, s, i, k] for the segments of truce j."""
+    data = fit.data
+    seg = data.segments
+    columns = [data.extra_names.index(c) for c in fit.spec.baseline_covariates]
+    rates = [state_rates(p, j, seg.verification[s], seg.tier[s], seg.extra[s, columns])
+             for s in range(seg.offsets[j], seg.offsets[j + 1])]
+    return np.stack([r[0] for r in rates], axis=1), np.stack([r[1] for r in rates], axis=1)
+
+
+def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
+    """Expected events per day of each stream on each day of ``truce``, per posterior draw.
+
+    Day resolution: the daily model's Lam[k, d]. Exact times: the intensity averaged over
+    the day (four points per day), events/day. Dims ``(sample, day, stream)``.
+    """
+    data = fit.data
+    j = data.truce_ids.index(truce)
+    p = draw_params(fit, _indices(fit, draws))
+    mu, alpha = _segment_rates(fit, p, j)
+    seg = data.segments
+    lo = seg.offsets[j]
+    w = p["decay"]
+    n_days = int(np.ceil(data.durations[j]))
+    if data.resolution == "day":
+        days = data.daily_arrays()
+        mine = slice(days["day_offsets"][j], days["day_offsets"][j + 1])
+        y, s_of_day = days["counts"][mine], days["segment"][mine] - lo
+        r, c = np.exp(-w), (1 - np.exp(-w)) ** 2 / w
+        H = np.zeros((len(w), len(data.streams)))
+        out = np.empty((len(w), len(y), len(data.streams)))
+        for d in range(len(y)):
+            out[:, d] = mu[:, s_of_day[d]] + c[:, None] * H
+            H = r[:, None] * H + np.einsum("nik,i->nk", alpha[:, s_of_day[d]], y[d])
+    else:
+        ev = data.event_arrays()
+        mine = slice(ev["truce_offsets"][j], ev["truce_offsets"][j + 1])
+        times, kinds, segs = ev["times"][mine], ev["streams"][mine], ev["segment"][mine] - lo
+        grid = (np.arange(n_days * 4) + 0.5) / 4.0
+        grid = grid[grid < data.durations[j]]
+        g_seg = np.searchsorted(seg.start[lo:seg.offsets[j + 1]], grid, side="right") - 1
+        state = np.zeros((len(w), len(data.streams)))
+        t_prev, m = 0.0, 0
+        values = np.empty((len(w), len(grid), len(data.streams)))
+        for g, t in enumerate(grid):
+            while m < len(times) and times[m] < t:
+                state = state * np.exp(-w * (times[m] - t_prev))[:, None] + alpha[:, segs[m], kinds[m]]
+                t_prev = times[m]
+                m += 1
+            values[:, g] = mu[:, g_seg[g]] + w[:, None] * state * np.exp(-w * (t - t_prev))[:, None]
+        day_of = np.floor(grid).astype(int)
+        out = np.stack([values[:, day_of == d].mean(axis=1) for d in range(n_days)], axis=1)
+    return xr.DataArray(out, dims=("sample", "day", "stream"),
+                        coords={"day": np.arange(out.shape[1]), "stream": list(data.streams)},
+                        attrs={"units": "events/day", "truce": truce})
+
+
+def observed_daily_counts(data, truce: str) -> pd.DataFrame:
+    """Observed events per day and stream of one truce (rows: day, columns: streams)."""
+    j = data.truce_ids.index(truce)
+    if data.resolution == "day":
+        days = data.daily_arrays()
+        y = days["counts"][days["day_offsets"][j]:days["day_offsets"][j + 1]]
+        return pd.DataFrame(y, columns=list(data.streams))
+    ev = data.events[data.events["truce_id"] == truce]
+    n_days = int(np.ceil(data.durations[j]))
+    table = pd.crosstab(np.floor(ev["time"]).astype(int), ev["stream"])
+    return table.reindex(index=range(n_days), columns=list(data.streams), fill_value=0)
+
+
+def effective_branching_at_last_state(fit, truce: str | None = None, draws: int = 1000) -> xr.DataArray:
+    """B(v, p)[sample, source, target] at the last observed covariate state of a truce."""
+    data = fit.data
+    j = data.truce_ids.index(truce) if truce else len(data.truce_ids) - 1
+    p = draw_params(fit, _indices(fit, draws))
+    seg = data.segments
+    last = seg.offsets[j + 1] - 1
+    columns = [data.extra_names.index(c) for c in fit.spec.baseline_covariates]
+    _, alpha = state_rates(p, j, seg.verification[last], seg.tier[last], seg.extra[last, columns])
+    return xr.DataArray(alpha, dims=("sample", "source", "target"),
+                        coords={"source": list(data.streams), "target": list(data.streams)},
+                        attrs={"state": f"v={seg.verification[last]:g}, tiers={seg.tier[last].tolist()}",
+                               "spectral_radius_p_ge_1": float((spectral_radius(alpha) >= 1).mean())})
+
+
+def truth_table(fit, truth: dict, ci_prob: float = 0.94) -> pd.DataFrame:
+    """Each known true value against its posterior: mean, equal-tailed ``ci_prob`` interval and
+    whether the interval covers it (for simulated data, e.g. :data:`escalate.datasets.SYNTHETIC_TRUTH`).
+
+    Rows ``parameter`` (``name[i, k]`` for arrays, positions in the posterior's dims order);
+    parameters the posterior does not have are left out.
+    """
+    draws = fit.posterior_draws()
+    lo_q, hi_q = (1 - ci_prob) / 2, (1 + ci_prob) / 2
+    rows = []
+    for name, value in truth.items():
+        if name not in draws:
+            continue
+        value = np.asarray(value, dtype=float)
+        samples = draws[name].reshape(len(draws[name]), -1)
+        for i, idx in enumerate(np.ndindex(value.shape) if value.shape else [()]):
+            label = name + (f"[{', '.join(map(str, idx))}]" if idx else "")
+            lo, hi = np.quantile(samples[:, i], [lo_q, hi_q])
+            rows.append({"parameter": label, "truth": float(value[idx]), "mean": float(samples[:, i].mean()),
+                         "lower": float(lo), "upper": float(hi), "inside": bool(lo <= value[idx] <= hi)})
+    frame = pd.DataFrame(rows)
+    frame.attrs["interval"] = f"{ci_prob:.0%} equal-tailed"
+    return frame

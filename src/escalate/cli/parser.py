@@ -1,0 +1,114 @@
+"""The argument parser of the ``escalate`` command line (light: no numerical imports)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _data_options(parser, required=True) -> None:
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--events", help="events CSV/Parquet: truce_id, time, stream (exact times)")
+    group.add_argument("--counts", help="daily counts CSV/Parquet: date, stream, count (or wide)")
+    parser.add_argument("--truces", help="truce calendar CSV: truce_id, start, end")
+    parser.add_argument("--covariates", help="covariate timelines CSV: truce_id, start, stream, verification, penalty_tier")
+    parser.add_argument("--fill-missing", action="store_true",
+                        help="daily counts: days without a row had no events (else missing days are an error)")
+
+
+def _sampler_options(parser, default: str = "default: the spec's [sampler]") -> None:
+    parser.add_argument("--draws", type=int, help=f"draws per chain ({default})")
+    parser.add_argument("--tune", type=int, help=f"tuning steps per chain ({default})")
+    parser.add_argument("--chains", type=int, help=f"chains ({default})")
+
+
+def _output_options(parser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bars or chatter")
+    parser.add_argument("--json", action="store_true", help="print one machine-readable JSON result")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="escalate", description="Bayesian Hawkes models of truce "
+                                     "violations and forecasts of truce collapse.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="fit, forecast and report an example end to end")
+    demo.add_argument("--example", choices=["synthetic", "israel-hezbollah"], default="synthetic",
+                      help="synthetic: truces simulated from a known truth (embedded, the default); "
+                           "israel-hezbollah: the real example, read from ../shared/data or $ESCALATE_DATA")
+    demo.add_argument("--model", help="model spec TOML (default: the example's bundled spec)")
+    demo.add_argument("--fast", action="store_true",
+                      help="smoke-sized run (200 draws per chain): its diagnostics are expected to fail")
+    demo.add_argument("--seed", type=int, default=20261126)
+    demo.add_argument("--out", help="output folder for the fit, forecast and report (default runs/demo)")
+    demo.add_argument("--quiet", action="store_true")
+
+    validate = sub.add_parser("validate", help="check data files and list every problem found")
+    validate.add_argument("files", nargs="+", help="events, counts, truces and covariates files")
+    _output_options(validate)
+
+    imp = sub.add_parser("import", help="ACLED or UCDP GED export -> daily counts CSV")
+    imp.add_argument("source", choices=["acled", "ucdp"])
+    imp.add_argument("file")
+    imp.add_argument("--mapping", required=True, help="party mapping TOML (docs/importers.md)")
+    imp.add_argument("-o", "--out", required=True, help="daily counts CSV to write (date, stream, count)")
+    imp.add_argument("--force", action="store_true", help="replace an existing output file")
+    _output_options(imp)
+
+    fit = sub.add_parser("fit", help="fit a model and write a run directory")
+    fit.add_argument("--model", required=True, help="model spec TOML (required)")
+    _data_options(fit)
+    fit.add_argument("--out", required=True, help="run directory to create")
+    fit.add_argument("--force", action="store_true", help="replace an existing run")
+    fit.add_argument("--seed", type=int, default=0)
+    _sampler_options(fit)
+    _output_options(fit)
+
+    fc = sub.add_parser("forecast", help="forecast collapse from a run; adds forecast.zarr/.csv")
+    fc.add_argument("run")
+    fc.add_argument("--horizon", type=int, default=90, help="days after the end of the data")
+    fc.add_argument("--scenario", action="append", help="a scenario of the spec (repeatable; default all)")
+    fc.add_argument("--draws", type=int, help="posterior draws used (default all)")
+    fc.add_argument("--paths", type=int, default=100)
+    fc.add_argument("--seed", type=int, default=0)
+    fc.add_argument("--truce", help="truce to continue (default the latest)")
+    _output_options(fc)
+
+    up = sub.add_parser("update", help="refit with new data, forecast, append to the archive")
+    up.add_argument("run")
+    _data_options(up)
+    up.add_argument("--seed", type=int, help="default: the run's seed")
+    _sampler_options(up, "default: the run's")
+    _output_options(up)
+
+    rep = sub.add_parser("report", help="export the posterior report of a run (after `forecast`)")
+    rep.add_argument("run")
+    rep.add_argument("--format", default="all", choices=["html", "md", "json", "csv", "all"])
+    rep.add_argument("-o", "--out", help="output folder (default RUN/report)")
+    _output_options(rep)
+
+    bt = sub.add_parser("backtest", help="rolling-origin backtest against rival forecasters")
+    bt.add_argument("--model", required=True, help="model spec TOML (required)")
+    _data_options(bt)
+    bt.add_argument("--origins", required=True,
+                    help="comma-separated dates (or days), or FIRST:LAST:STEP_DAYS, e.g. 2025-01-01:2025-08-01:7")
+    bt.add_argument("--horizons", default="7,30", help="comma-separated days (default 7,30)")
+    bt.add_argument("-o", "--out", required=True, help="folder for scores.csv, summary.csv, skill.csv, reliability.csv")
+    bt.add_argument("--force", action="store_true")
+    bt.add_argument("--paths", type=int, default=100)
+    bt.add_argument("--forecast-draws", type=int, default=200)
+    bt.add_argument("--jobs", type=int, help="parallel origins (default: CPU count)")
+    bt.add_argument("--seed", type=int, default=0)
+    _sampler_options(bt, "default 500, 500, 2")
+    _output_options(bt)
+
+    sim = sub.add_parser("simulate", help="simulate events from given parameters")
+    sim.add_argument("--model", required=True, help="model spec TOML (streams, tiers, resolution)")
+    sim.add_argument("--params", required=True, help="parameters TOML ([params] with MODEL.md names)")
+    sim.add_argument("--truces", required=True)
+    sim.add_argument("--covariates", required=True)
+    sim.add_argument("-o", "--out", required=True, help="CSV to write: events, or daily counts for day models")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--force", action="store_true")
+    _output_options(sim)
+    return parser

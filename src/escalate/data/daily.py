@@ -1,0 +1,151 @@
+"""Day-dated data: daily counts per truce, stream and day (MODEL.md 3b).
+
+:func:`daily_data` builds a day-resolution :class:`~escalate.TruceData` from counts in long form
+(``truce_id`` optional, ``date``, ``stream``, ``count``) or wide form (``date`` plus one column
+per stream); :func:`aggregate_to_days` turns exact event times into daily counts. Day d of a
+truce is ``[start + d, start + d + 1)``: truce windows and covariate change points must fall on
+day boundaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from escalate.data.tables import (
+    days_between,
+    require_columns,
+    require_finite,
+    stream_labels,
+    to_clock,
+)
+from escalate.errors import DataValidationError, describe_rows
+
+
+def _long_form(counts: pd.DataFrame, label: str, streams) -> pd.DataFrame:
+    """Counts as long rows (truce_id?, date, stream, count); wide columns become streams."""
+    require_columns(counts, ["date"], label, "Counts need a 'date' column (long or wide form).")
+    if {"stream", "count"} <= set(counts.columns):
+        out = counts.copy()
+        out["stream"] = stream_labels(out["stream"])
+        return out
+    value_columns = [c for c in counts.columns if c not in ("date", "truce_id")]
+    if streams is not None:
+        missing = [s for s in streams if s not in value_columns]
+        if missing:
+            raise DataValidationError(f"{label}: wide-form counts have no column(s) {missing} for the "
+                                      f"requested streams; columns are {value_columns}")
+        value_columns = list(streams)
+    if not value_columns:
+        raise DataValidationError(f"{label}: no count columns; give long form (date, stream, count) "
+                                  f"or wide form (date plus one column per stream)")
+    ids = ["date"] + (["truce_id"] if "truce_id" in counts else [])
+    out = counts.reset_index(names="_row").melt(id_vars=["_row", *ids], value_vars=value_columns,
+                                               var_name="stream", value_name="count")
+    return out.set_index("_row").rename_axis(None)
+
+
+def assign_days(counts: pd.DataFrame, truce_table: pd.DataFrame, clock: str, label: str) -> tuple[pd.DataFrame, int]:
+    """Attach truce ids and day indices; rows outside every truce window are dropped (counted)."""
+    dates = to_clock(counts["date"], clock, "date", label)
+    if "truce_id" in counts:
+        counts = counts.assign(truce_id=counts["truce_id"].astype(str))
+        unknown = ~counts["truce_id"].isin(truce_table["truce_id"])
+        if unknown.any():
+            raise DataValidationError(
+                f"{label}: unknown truce_id {sorted(set(counts.loc[unknown, 'truce_id']))[:5]} at "
+                f"{describe_rows(np.flatnonzero(unknown))}; add them to the truces table")
+        table = truce_table.set_index("truce_id")
+        day = days_between(dates, counts["truce_id"].map(table["start"]), clock)
+        outside = (day < 0) | (day >= counts["truce_id"].map(table["duration"]).to_numpy())
+        if outside.any():
+            raise DataValidationError(f"{label}: {describe_rows(np.flatnonzero(outside))} fall outside "
+                                      f"their truce window [start, end)")
+        return counts.assign(day=day), 0
+    ends = days_between(truce_table["end"], truce_table["start"].iloc[[0] * len(truce_table)], clock)
+    begins = days_between(truce_table["start"], truce_table["start"].iloc[[0] * len(truce_table)], clock)
+    order = np.argsort(begins)
+    if np.any(begins[order][1:] < ends[order][:-1]):
+        raise DataValidationError(f"{label}: truce windows overlap, so some dates belong to two truces; "
+                                  f"add a truce_id column to the counts")
+    parts = []
+    inside_any = np.zeros(len(counts), dtype=bool)
+    for truce_id, start, duration in truce_table[["truce_id", "start", "duration"]].itertuples(index=False):
+        day = days_between(dates, pd.Series([start] * len(dates), index=dates.index), clock)
+        inside = (day >= 0) & (day < duration)
+        inside_any |= inside
+        parts.append(counts[inside].assign(truce_id=truce_id, day=day[inside]))
+    dropped = int(pd.Series(dates[~inside_any]).nunique())
+    return pd.concat(parts), dropped
+
+
+def long_counts(frame: pd.DataFrame, label: str, streams=None) -> pd.DataFrame:
+    """Counts in long form with checked values (whole numbers >= 0)."""
+    long = _long_form(frame, label, streams)
+    values = require_finite(long, "count", label)
+    bad = (values < 0) | (values != np.round(values))
+    if bad.any():
+        raise DataValidationError(f"{label}: counts must be whole numbers >= 0; "
+                                  f"{describe_rows(np.unique(long.index[bad]))} have {values[bad][:3].tolist()}")
+    return long.assign(count=values)
+
+
+def build_counts(frame: pd.DataFrame, label: str, truce_table: pd.DataFrame, clock: str, streams,
+                 fill_missing) -> tuple[pd.DataFrame, tuple[str, ...], dict]:
+    """Validated long counts ``(truce_id, day, stream, count)`` covering every truce day."""
+    long = long_counts(frame, label, streams)
+    empty = long["stream"] == ""
+    if empty.any():
+        raise DataValidationError(f"{label}: 'stream' is empty at {describe_rows(np.unique(long.index[empty]))}")
+    streams = tuple(streams) if streams is not None else tuple(sorted(set(long["stream"])))
+    unknown = ~long["stream"].isin(streams)
+    if unknown.any():
+        raise DataValidationError(f"{label}: unknown stream {sorted(set(long.loc[unknown, 'stream']))[:5]}; "
+                                  f"known streams are {list(streams)}")
+    long, dropped = assign_days(long, truce_table, clock, label)
+    fractional = long["day"].to_numpy() != np.floor(long["day"].to_numpy())
+    if fractional.any():
+        raise DataValidationError(f"{label}: {describe_rows(np.unique(long.index[fractional]))} are not on a day "
+                                  f"boundary of their truce (day = start + whole days); give dates")
+    long["day"] = long["day"].astype(np.int64)
+    dup = long.duplicated(subset=["truce_id", "day", "stream"], keep=False)
+    if dup.any():
+        raise DataValidationError(f"{label}: {describe_rows(np.unique(long.index[dup]))} repeat a (truce, day, "
+                                  f"stream); give one count per day and stream")
+    full = pd.MultiIndex.from_tuples(
+        [(t, d, s) for t, n in zip(truce_table["truce_id"], truce_table["duration"].astype(int))
+         for d in range(n) for s in streams], names=["truce_id", "day", "stream"])
+    indexed = long.set_index(["truce_id", "day", "stream"])["count"]
+    missing = full.difference(indexed.index)
+    if len(missing) and fill_missing is None:
+        sample = [f"{t} day {d} ({s})" for t, d, s in missing[:5]]
+        raise DataValidationError(
+            f"{label}: {len(missing)} (truce, day, stream) cells inside truce windows have no count, "
+            f"e.g. {sample}. If days without a row had no events, pass fill_missing=0; otherwise "
+            f"supply those days")
+    filled = indexed.reindex(full, fill_value=float(fill_missing or 0)).reset_index()
+    return filled, streams, {"days_outside_truces": dropped, "filled_cells": int(len(missing))}
+
+
+def check_whole_days(truce_table: pd.DataFrame, covariates: pd.DataFrame, label: str) -> None:
+    """Day resolution needs whole-day windows and covariate change points on day boundaries."""
+    dur = truce_table["duration"].to_numpy()
+    bad = dur != np.round(dur)
+    if bad.any():
+        raise DataValidationError(f"truces: {describe_rows(np.flatnonzero(bad))} do not span whole days, "
+                                  f"which day-resolution data needs; give start and end as dates")
+    t = covariates["time"].to_numpy()
+    bad = t != np.round(t)
+    if bad.any():
+        raise DataValidationError(f"{label}: {describe_rows(covariates.index[bad])} change covariates inside "
+                                  f"a day; at day resolution changes fall on day boundaries")
+
+
+def aggregate_to_days(events: pd.DataFrame, truce_table: pd.DataFrame, streams) -> pd.DataFrame:
+    """Daily counts ``(truce_id, day, stream, count)`` of exact event times, zeros included."""
+    day = np.floor(events["time"].to_numpy()).astype(np.int64)
+    observed = events.assign(day=day).groupby(["truce_id", "day", "stream"]).size()
+    full = pd.MultiIndex.from_tuples(
+        [(t, d, s) for t, n in zip(truce_table["truce_id"], truce_table["duration"].astype(int))
+         for d in range(n) for s in streams], names=["truce_id", "day", "stream"])
+    return observed.reindex(full, fill_value=0).astype(float).rename("count").reset_index()

@@ -1,1 +1,0 @@
-"""Compiled (numba) kernels: log-likelihoods with gradients, and simulators."""

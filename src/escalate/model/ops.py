@@ -1,0 +1,166 @@
+"""PyTensor Ops wrapping the compiled likelihood kernels, native in the numba backend.
+
+All parameters travel as one flat vector ``theta`` (layout from :func:`theta_layout`), so an
+Op has two outputs: the log-likelihood and its gradient with respect to ``theta``. The Op's
+``pullback`` returns the node's own second output (one kernel call per logp+gradient
+evaluation). The numba registration makes nutpie and pm.sample call the kernel
+directly instead of falling back to object mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytensor.tensor as pt
+from numba import njit
+from pytensor.gradient import disconnected_type
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+
+from escalate.model import kernels, parameters
+from escalate.model.kernels import (
+    NEGATIVE_BINOMIAL,
+    POISSON,
+    daily_loglik_grad,
+    exact_loglik_grad,
+)
+from escalate.model.parameters import KERNEL_ORDER, parameter_shapes
+
+
+def theta_layout(K: int, J: int, P: int, C: int, observation: str = "poisson") -> list[tuple[str, int, int, tuple[int, ...]]]:
+    """``(name, start, stop, shape)`` of every parameter in the flat vector, kernel order.
+
+    The negative binomial adds ``dispersion`` as the last element.
+    """
+    out, pos = [], 0
+    shapes = parameter_shapes(K, J, P, C)
+    names = list(KERNEL_ORDER) + (["dispersion"] if observation == "negative_binomial" else [])
+    for name in names:
+        shape = shapes.get(name, ())
+        size = int(np.prod(shape)) if shape else 1
+        out.append((name, pos, pos + size, shape))
+        pos += size
+    return out
+
+
+def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: str):
+    """An njit function (data..., theta) -> (logp 0-d, grad like theta) for fixed dimensions."""
+    layout = {name: (start, stop) for name, start, stop, _ in theta_layout(K, J, P, C, observation)}
+    # offsets of the flat layout, captured as compile-time constants
+    o_mu, o_te = layout["mu_log"][0], layout["truce_effect"][0]
+    o_mv, o_mt = layout["mu_verification"][0], layout["mu_tier"][0]
+    o_mc, o_br = layout["mu_covariate"][0], layout["branching"][0]
+    o_es, o_ec = layout["excite_verification_self"][0], layout["excite_verification_cross"][0]
+    o_et, o_dc = layout["excite_tier"][0], layout["decay"][0]
+    n = o_dc + 1 + (observation == "negative_binomial")
+    negative_binomial = observation == "negative_binomial"
+
+    @njit(error_model="numpy")
+    def pack(out):
+        grad = np.empty(n)
+        grad[o_mu:o_te] = out[1]
+        grad[o_te:o_mv] = out[2].ravel()
+        grad[o_mv] = out[3]
+        grad[o_mt:o_mc] = out[4]
+        grad[o_mc:o_br] = out[5]
+        grad[o_br:o_es] = out[6].ravel()
+        grad[o_es] = out[7]
+        grad[o_ec] = out[8]
+        grad[o_et:o_dc] = out[9]
+        grad[o_dc] = out[10]
+        return grad
+
+    # not cached by numba itself (its cache ignores edits to the callee's file); PyTensor caches
+    # the compiled graph under a key salted with KERNEL_VERSION
+    if resolution == "exact":
+        @njit(error_model="numpy")
+        def kernel(times, streams, segment, offsets, durations, s_truce, s_start, s_end, s_v, s_tier, s_x, theta):
+            out = exact_loglik_grad(
+                times, streams, segment, offsets, durations, s_truce, s_start, s_end, s_v, s_tier, s_x,
+                theta[o_mu:o_te], theta[o_te:o_mv].reshape((J, K)), theta[o_mv], theta[o_mt:o_mc],
+                theta[o_mc:o_br], theta[o_br:o_es].reshape((K, K)), theta[o_es], theta[o_ec],
+                theta[o_et:o_dc], theta[o_dc])
+            return np.asarray(out[0]), pack(out)
+        return kernel
+
+    code = NEGATIVE_BINOMIAL if negative_binomial else POISSON
+
+    @njit(error_model="numpy")
+    def daily_kernel(counts, day_segment, day_offsets, s_truce, s_v, s_tier, s_x, theta):
+        dispersion = theta[n - 1] if negative_binomial else 1.0
+        out = daily_loglik_grad(
+            counts, day_segment, day_offsets, s_truce, s_v, s_tier, s_x,
+            theta[o_mu:o_te], theta[o_te:o_mv].reshape((J, K)), theta[o_mv], theta[o_mt:o_mc],
+            theta[o_mc:o_br], theta[o_br:o_es].reshape((K, K)), theta[o_es], theta[o_ec],
+            theta[o_et:o_dc], theta[o_dc], code, dispersion)
+        grad = pack(out)
+        if negative_binomial:
+            grad[n - 1] = out[11]
+        return np.asarray(out[0]), grad
+
+    return daily_kernel
+
+
+class HawkesLogLike(Op):
+    """log L of the Hawkes model and d log L / d theta, for either likelihood.
+
+    ``resolution="exact"`` (MODEL.md 3a): inputs are the 11 arrays of
+    :func:`escalate.model.likelihood.kernel_data`, then ``theta``. ``resolution="day"`` (3b): the 7
+    arrays of :func:`escalate.model.likelihood.daily_kernel_data`, then ``theta``.
+    Outputs: ``logp`` (scalar), ``grad`` (vector like ``theta``).
+    """
+
+    __props__ = ("resolution", "K", "J", "P", "C", "observation")
+
+    def __init__(self, resolution: str, K: int, J: int, P: int, C: int, observation: str = "poisson"):
+        self.resolution, self.K, self.J, self.P, self.C = resolution, K, J, P, C
+        self.observation = observation
+        self._kernel = _make_kernel(resolution, K, J, P, C, observation)
+
+    def make_node(self, *inputs):
+        inputs = [pt.as_tensor_variable(x) for x in inputs]
+        return Apply(self, inputs, [pt.dscalar(), pt.dvector()])
+
+    def perform(self, node, inputs, outputs):
+        logp, grad = self._kernel(*inputs)
+        outputs[0][0] = np.asarray(logp, dtype=np.float64)
+        outputs[1][0] = grad
+
+    def pullback(self, inputs, outputs, cotangents):
+        # d logp / d theta is this node's own second output: no second kernel call
+        return [*(disconnected_type() for _ in inputs[:-1]), cotangents[0] * outputs[1]]
+
+    def connection_pattern(self, node):
+        # only theta is differentiable; the data inputs are constants
+        return [[False, False]] * (len(node.inputs) - 1) + [[True, True]]
+
+
+def _kernel_source_version() -> int:
+    """A salt for PyTensor's numba cache key: changes whenever the kernel sources change.
+
+    PyTensor caches compiled graphs keyed by the Op's props; without this salt an edited
+    kernel would silently keep running its stale compiled version.
+    """
+    digest = hashlib.sha256()
+    for path in (Path(kernels.__file__), Path(parameters.__file__), Path(__file__)):
+        digest.update(path.read_bytes())
+    return int(digest.hexdigest()[:12], 16)
+
+
+KERNEL_VERSION = _kernel_source_version()
+
+
+@register_funcify_default_op_cache_key(HawkesLogLike)
+def _numba_funcify_hawkes(op, node=None, **kwargs):
+    return op._kernel, KERNEL_VERSION
+
+
+def hawkes_loglike(resolution: str, data_arrays, theta, K: int, J: int, P: int, C: int,
+                   observation: str = "poisson"):
+    """The symbolic log-likelihood at flat parameters ``theta`` (see :func:`theta_layout`)."""
+    constants = [pt.constant(np.ascontiguousarray(a)) for a in data_arrays]
+    logp, _ = HawkesLogLike(resolution, K, J, P, C, observation)(*constants, theta)
+    return logp

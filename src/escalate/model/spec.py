@@ -1,0 +1,375 @@
+"""Declarative model specs: TOML files in ``models/`` parsed into frozen, validated objects.
+
+A spec says which streams a model has, how many penalty tiers, the time resolution and
+observation model, the priors of every MODEL.md parameter, sampler defaults, scenarios and
+collapse rules. An unknown or mistyped key is an error naming the key and the file, never a
+silent default. ``spec.spec_id`` is the sha256 of the spec's sorted JSON.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from escalate.errors import SpecError
+from escalate.model.scenarios import (  # validate now: typos fail early
+    CollapseRule,
+    Scenario,
+)
+
+SCHEMA_VERSION = 1
+
+#: Distribution name -> (parameter names, which must be positive).
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Normal": (("mu", "sigma"), ("sigma",)),
+    "HalfNormal": (("sigma",), ("sigma",)),
+    "LogNormal": (("mu", "sigma"), ("sigma",)),
+    "Gamma": (("alpha", "beta"), ("alpha", "beta")),
+    "Exponential": (("lam",), ("lam",)),
+    "StudentT": (("nu", "mu", "sigma"), ("nu", "sigma")),
+}
+
+#: The one symbolic prior value: the log of each stream's observed rate (events/day).
+LOG_OBSERVED_RATE = "log_observed_rate"
+
+#: Parameter -> (support, default prior). Support decides which distributions are allowed.
+PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "mu_log": ("real", {"dist": "Normal", "mu": LOG_OBSERVED_RATE, "sigma": 2.0}),
+    "mu_verification": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
+    "mu_tier": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
+    "mu_covariate": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
+    "branching": ("positive", {"dist": "Gamma", "alpha": 2.0, "beta": 4.0}),
+    "excite_verification_self": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
+    "excite_verification_cross": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
+    "excite_tier": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
+    "decay": ("positive", {"dist": "LogNormal", "mu": -0.6931471805599453, "sigma": 1.0}),
+    "truce_sd": ("positive", {"dist": "HalfNormal", "sigma": 1.0}),
+    # phi of the negative binomial (variance Lam + Lam^2 / phi): median 5, 90% in (0.4, 60)
+    "dispersion": ("positive", {"dist": "LogNormal", "mu": 1.6094379124341003, "sigma": 1.5}),
+}
+_POSITIVE_DISTS = {"HalfNormal", "LogNormal", "Gamma", "Exponential"}
+
+TIME_RESOLUTIONS = ("exact", "day")
+#: How truce effects enter with J > 1 truces (MODEL.md 2: partial pooling, non-centred).
+TRUCE_EFFECTS = ("non_centred", "centred", "none")
+OBSERVATIONS = ("poisson", "negative_binomial")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One prior: a distribution name and its parameters (floats, or ``log_observed_rate``)."""
+
+    dist: str
+    params: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def from_dict(cls, name: str, raw: Any, source: str) -> "Prior":
+        """Parse ``{"dist": "Normal", "mu": 0, "sigma": 1}`` for parameter ``name``."""
+        where = f"[priors.{name}] in {source}"
+        if not isinstance(raw, dict) or "dist" not in raw:
+            raise SpecError(f"{where}: a prior is a table with 'dist' and its parameters, "
+                            f"e.g. {{ dist = \"Normal\", mu = 0, sigma = 1 }}")
+        dist = raw["dist"]
+        if dist not in DISTRIBUTIONS:
+            raise SpecError(f"{where}: unknown dist {dist!r}; use one of {sorted(DISTRIBUTIONS)}")
+        support = PARAMETERS[name][0]
+        if support == "positive" and dist not in _POSITIVE_DISTS:
+            raise SpecError(f"{where}: {name} is positive, so its prior must be one of "
+                            f"{sorted(_POSITIVE_DISTS)}, not {dist}")
+        names, positive = DISTRIBUTIONS[dist]
+        given = {k: v for k, v in raw.items() if k != "dist"}
+        unknown = sorted(set(given) - set(names))
+        missing = [k for k in names if k not in given]
+        if unknown:
+            raise SpecError(f"{where}: unknown key(s) {unknown} for {dist}; it takes {list(names)}")
+        if missing:
+            raise SpecError(f"{where}: {dist} needs {missing}")
+        values = []
+        for k in names:
+            v = given[k]
+            if v == LOG_OBSERVED_RATE and name == "mu_log" and k == "mu":
+                values.append((k, v))
+                continue
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise SpecError(f"{where}: {k} must be a number, got {v!r}")
+            if k in positive and not v > 0:
+                raise SpecError(f"{where}: {k} must be > 0, got {v}")
+            values.append((k, float(v)))
+        return cls(dist=dist, params=tuple(values))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML/JSON form: ``{"dist": ..., **params}``."""
+        return {"dist": self.dist, **dict(self.params)}
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """Sampler defaults: draws and tuning steps per chain, chains, target acceptance, sampler,
+    and (nutpie) the mass-matrix adaptation: "diag", or "low_rank" for correlated posteriors."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float = 0.9
+    sampler: str = "nutpie"
+    adaptation: str = "diag"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A validated model spec (see ``models/truce-hawkes.toml`` for the annotated format).
+
+    Attributes
+    ----------
+    name : str
+        Spec name, shown in reports.
+    streams : tuple of str
+        Stream order; empty means "sorted stream names of the data".
+    penalty_tiers : int
+        P, the number of penalty tiers (tiers are 0..P-1; tier 0 is the reference).
+    time_resolution : {"exact", "day"}
+        Which likelihood: exact event times (MODEL.md 3a) or daily counts (3b).
+    observation : {"poisson", "negative_binomial"}
+        Observation model of the daily likelihood.
+    baseline_covariates : tuple of str
+        Further numeric covariate columns entering the log baseline (``mu_covariate``).
+    excitation : bool
+        False drops the self- and cross-excitation: a Poisson process (or daily Poisson/NB
+        regression) with the same covariates in the baseline; the rival of the backtests.
+    truce_effects : {"non_centred", "centred", "none"}
+        Partial pooling of the per-truce baseline shift with J > 1 truces: non-centred
+        (MODEL.md's default), centred (better geometry when every truce has many events), or
+        none (for a handful of truces whose differences the covariates must carry).
+    priors : tuple of (name, Prior)
+        Priors of every parameter, defaults from MODEL.md filled in.
+    sampler : SamplerSettings
+    scenarios, collapse : tuple of dict
+        Raw scenario and collapse-rule tables, interpreted by the forecast module.
+    source : str
+        Where the spec came from (a path, or "<dict>"); not part of the spec id.
+    """
+
+    name: str = "truce-hawkes"
+    streams: tuple[str, ...] = ()
+    penalty_tiers: int = 4
+    time_resolution: str = "exact"
+    observation: str = "poisson"
+    baseline_covariates: tuple[str, ...] = ()
+    truce_effects: str = "non_centred"
+    excitation: bool = True
+    priors: tuple[tuple[str, Prior], ...] = ()
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)
+    scenarios: tuple[dict, ...] = ()
+    collapse: tuple[dict, ...] = ()
+    description: str = ""
+    source: str = field(default="<dict>", compare=False)
+
+    # ---- construction -------------------------------------------------------------------
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "ModelSpec":
+        """Read and validate a spec file; errors name the key and the file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SpecError(f"{path}: model spec file not found") from None
+        except IsADirectoryError:
+            raise SpecError(f"{path}: is a directory, not a model spec file (TOML)") from None
+        except UnicodeDecodeError:
+            raise SpecError(f"{path}: not a text file; a model spec is TOML (see models/truce-hawkes.toml)") from None
+        return cls.from_dict(_parse_toml(text, str(path)), source=str(path))
+
+    @classmethod
+    def bundled(cls, name: str) -> "ModelSpec":
+        """A spec shipped with the package (``truce-hawkes``, ``israel-hezbollah``).
+
+        Read through :mod:`importlib.resources`, so it works from a wheel as from a checkout;
+        ``models/`` at the top of the repository holds the same files for users to copy.
+        """
+        names = bundled_spec_names()
+        if name not in names:
+            raise SpecError(f"no bundled model spec {name!r}; bundled specs are {names}")
+        resource = resources.files("escalate.model").joinpath("specs", f"{name}.toml")
+        raw = _parse_toml(resource.read_text(encoding="utf-8"), f"bundled spec {name}")
+        return cls.from_dict(raw, source=f"escalate:{name}")
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], source: str = "<dict>") -> "ModelSpec":
+        """Validate a spec given as a dict (the parsed TOML)."""
+        raw = dict(raw)
+        allowed = {"schema_version", "name", "description", "streams", "penalty_tiers",
+                   "time_resolution", "observation", "baseline_covariates", "truce_effects", "excitation", "priors",
+                   "sampler", "scenario", "collapse"}
+        _reject_unknown(raw, allowed, "", source)
+        version = raw.pop("schema_version", SCHEMA_VERSION)
+        if version != SCHEMA_VERSION:
+            raise SpecError(f"{source}: schema_version {version!r} is not supported; "
+                            f"this escalate reads schema_version = {SCHEMA_VERSION}")
+        kw: dict[str, Any] = {"source": source}
+        kw["name"] = _typed(raw, "name", str, source, "truce-hawkes")
+        kw["description"] = _typed(raw, "description", str, source, "")
+        kw["streams"] = tuple(_str_list(raw, "streams", source))
+        if len(set(kw["streams"])) != len(kw["streams"]):
+            raise SpecError(f"{source}: 'streams' lists a stream twice: {list(kw['streams'])}")
+        tiers = _typed(raw, "penalty_tiers", int, source, 4)
+        if tiers < 1:
+            raise SpecError(f"{source}: 'penalty_tiers' must be >= 1 (tiers 0..P-1), got {tiers}")
+        kw["penalty_tiers"] = tiers
+        kw["time_resolution"] = _choice(raw, "time_resolution", TIME_RESOLUTIONS, source)
+        kw["observation"] = _choice(raw, "observation", OBSERVATIONS, source)
+        kw["baseline_covariates"] = tuple(_str_list(raw, "baseline_covariates", source))
+        kw["truce_effects"] = _choice(raw, "truce_effects", TRUCE_EFFECTS, source)
+        kw["excitation"] = _typed(raw, "excitation", bool, source, True)
+        reserved = {"verification", "penalty_tier", "truce_id", "start", "stream"}
+        clash = sorted(set(kw["baseline_covariates"]) & reserved)
+        if clash:
+            raise SpecError(f"{source}: 'baseline_covariates' may not name {clash}: "
+                            "verification and penalty_tier are always in the model")
+        priors_raw = raw.get("priors", {})
+        if not isinstance(priors_raw, dict):
+            raise SpecError(f"{source}: [priors] must be a table")
+        _reject_unknown(priors_raw, set(PARAMETERS), "priors.", source)
+        priors = []
+        for name, (_, default) in PARAMETERS.items():
+            priors.append((name, Prior.from_dict(name, priors_raw.get(name, default), source)))
+        kw["priors"] = tuple(priors)
+        sampler_raw = raw.get("sampler", {})
+        if not isinstance(sampler_raw, dict):
+            raise SpecError(f"{source}: [sampler] must be a table")
+        names = {f.name: f.type for f in fields(SamplerSettings)}
+        _reject_unknown(sampler_raw, set(names), "sampler.", source)
+        defaults = SamplerSettings()
+        sampler_kw = {}
+        for key in names:
+            default = getattr(defaults, key)
+            sampler_kw[key] = _typed(sampler_raw, key, type(default), source, default,
+                                     prefix="sampler.")
+        if not 0.5 <= sampler_kw["target_accept"] < 1:
+            raise SpecError(f"{source}: sampler.target_accept must be in [0.5, 1)")
+        for key in ("draws", "tune", "chains"):
+            if sampler_kw[key] < 1:
+                raise SpecError(f"{source}: sampler.{key} must be >= 1")
+        if sampler_kw["sampler"] not in ("nutpie", "pymc", "numpyro"):
+            raise SpecError(f"{source}: sampler.sampler must be 'nutpie', 'pymc' or 'numpyro'")
+        if sampler_kw["adaptation"] not in ("diag", "low_rank"):
+            raise SpecError(f"{source}: sampler.adaptation must be 'diag' or 'low_rank' (nutpie's "
+                            f"low-rank modified mass matrix, for correlated posteriors)")
+        if sampler_kw["adaptation"] != "diag" and sampler_kw["sampler"] != "nutpie":
+            raise SpecError(f"{source}: sampler.adaptation = {sampler_kw['adaptation']!r} needs sampler = 'nutpie'")
+        kw["sampler"] = SamplerSettings(**sampler_kw)
+        for key, target in (("scenario", "scenarios"), ("collapse", "collapse")):
+            tables = raw.get(key, [])
+            if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+                raise SpecError(f"{source}: '{key}' must be an array of tables ([[{key}]])")
+            kw[target] = tuple(tables)
+
+        for table in kw["scenarios"]:
+            Scenario.from_dict(table, source)
+        for table in kw["collapse"]:
+            CollapseRule.from_dict(table, source)
+        return cls(**kw)
+
+    # ---- views --------------------------------------------------------------------------
+    def prior(self, name: str) -> Prior:
+        """The prior of parameter ``name``."""
+        return dict(self.priors)[name]
+
+    def with_priors(self, **priors: dict[str, Any]) -> "ModelSpec":
+        """A copy with some priors replaced, given as dicts (``dist`` plus parameters)."""
+        unknown = sorted(set(priors) - set(PARAMETERS))
+        if unknown:
+            raise SpecError(f"unknown prior name(s) {unknown}; known: {sorted(PARAMETERS)}")
+        current = dict(self.priors)
+        for name, raw in priors.items():
+            current[name] = Prior.from_dict(name, raw, self.source)
+        return replace(self, priors=tuple(current.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The TOML-shaped dict; ``ModelSpec.from_dict(spec.to_dict()) == spec``."""
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "streams": list(self.streams),
+            "penalty_tiers": self.penalty_tiers,
+            "time_resolution": self.time_resolution,
+            "observation": self.observation,
+            "baseline_covariates": list(self.baseline_covariates),
+            "truce_effects": self.truce_effects,
+            "excitation": self.excitation,
+            "priors": {name: p.to_dict() for name, p in self.priors},
+            "sampler": {f.name: getattr(self.sampler, f.name) for f in fields(SamplerSettings)},
+        }
+        if self.scenarios:
+            out["scenario"] = [dict(s) for s in self.scenarios]
+        if self.collapse:
+            out["collapse"] = [dict(c) for c in self.collapse]
+        return out
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys) of :meth:`to_dict`."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def spec_id(self) -> str:
+        """Stable id: sha256 of the canonical JSON."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()
+
+    def __hash__(self) -> int:  # dict-valued fields are not hashable; the id is
+        return hash(self.spec_id)
+
+
+def bundled_spec_names() -> list[str]:
+    """Names of the specs shipped with the package."""
+    folder = resources.files("escalate.model").joinpath("specs")
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+# ---- parsing helpers ------------------------------------------------------------------------
+def _parse_toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: not valid TOML: {exc}") from None
+
+
+def _reject_unknown(table: dict, allowed: set[str], prefix: str, source: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, sorted(allowed), n=1)
+            hints.append(f"'{prefix}{key}'" + (f" (did you mean '{prefix}{close[0]}'?)" if close else ""))
+        raise SpecError(f"{source}: unknown key {', '.join(hints)}; allowed here: {sorted(allowed)}")
+
+
+def _typed(raw: dict, key: str, kind: type, source: str, default: Any, prefix: str = "") -> Any:
+    if key not in raw:
+        return default
+    value = raw[key]
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    if not ok:
+        raise SpecError(f"{source}: '{prefix}{key}' must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def _str_list(raw: dict, key: str, source: str) -> list[str]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise SpecError(f"{source}: '{key}' must be a list of non-empty strings, got {value!r}")
+    return value
+
+
+def _choice(raw: dict, key: str, choices: tuple[str, ...], source: str) -> str:
+    value = raw.get(key, choices[0])
+    if value not in choices:
+        raise SpecError(f"{source}: '{key}' must be one of {list(choices)}, got {value!r}")
+    return value

@@ -1,0 +1,2 @@
+"""The reporting wing: exported posterior reports (HTML, Markdown, JSON, CSV) and plots.
+"""
