@@ -22,7 +22,7 @@ import pandas as pd
 import escalate
 from escalate.model.kernels import NEGATIVE_BINOMIAL, POISSON, daily_loglik_grad
 from escalate.model.likelihood import daily_kernel_data
-from escalate.model.parameters import KERNEL_ORDER, normalize_params
+from escalate.model.parameters import kernel_order, normalize_params
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from likelihood import per_call  # noqa: E402  (same timing helper as the exact benchmark)
@@ -67,7 +67,7 @@ def reference_logp(data, p) -> float:
 def bench_kernel() -> None:
     data = make_data()
     p = normalize_params(PARAMS, 2, 1, 2, 0)
-    args = (*daily_kernel_data(data), *(p[k] if p[k].ndim else float(p[k]) for k in KERNEL_ORDER))
+    args = (*daily_kernel_data(data), *(p[k] if p[k].ndim else float(p[k]) for k in kernel_order()))
     times = {}
     for name, code in (("poisson", POISSON), ("negative_binomial", NEGATIVE_BINOMIAL)):
         times[name] = per_call(lambda: daily_loglik_grad(*args, code, 2.0))

@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _status_quo(fit, n_draws: int, seed: int):
     """The last truce's status-quo rates for the first draws, as the plain simulators use them."""
-    from escalate.forecasting.run import draw_params, state_rates
+    from escalate.model.parameters import posterior_parameters, state_rates
 
     data = fit.data
     j = len(data.truce_ids) - 1
     seg = data.segments
     last = seg.offsets[j + 1] - 1
-    p = draw_params(fit, np.arange(n_draws))
+    p = posterior_parameters(fit, np.arange(n_draws))
     mu, alpha = state_rates(p, j, seg.verification[last], seg.tier[last], np.zeros(0))
     return np.random.default_rng(seed), data, j, p, mu, alpha
 
@@ -67,7 +67,7 @@ def python_daily_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 
 def python_exact_paths(fit, n_draws: int, paths: int, horizon: int, seed: int = 0) -> float:
     """Plain Python: status-quo branching simulation from the cutoff with the history's residual."""
     rng, data, j, p, mu, alpha = _status_quo(fit, n_draws, seed)
-    from escalate.forecasting.run import state_rates
+    from escalate.model.parameters import state_rates
 
     seg = data.segments
     ev = data.event_arrays()

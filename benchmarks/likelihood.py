@@ -22,7 +22,7 @@ import pandas as pd
 import escalate
 from escalate.model.kernels import exact_loglik_grad
 from escalate.model.likelihood import kernel_data
-from escalate.model.parameters import KERNEL_ORDER, normalize_params
+from escalate.model.parameters import Dims, kernel_order, normalize_params
 
 PARAMS = {"mu_log": np.log([0.6, 0.4]), "branching": np.array([[0.3, 0.2], [0.25, 0.2]]),
           "decay": 0.8, "excite_verification_cross": -0.5, "excite_tier": [0.2], "mu_tier": [-0.1],
@@ -93,10 +93,10 @@ def compiled_logp_dlogp(data):
     from escalate.model.ops import hawkes_loglike
 
     theta = pt.dvector("theta")
-    logp = hawkes_loglike("exact", kernel_data(data), theta, 2, 1, 2, 0)
+    logp = hawkes_loglike("exact", kernel_data(data), theta, Dims(2, 1, 2, 0))
     fn = pytensor.function([theta], [logp, pt.grad(logp, theta)], mode="NUMBA")
     p = normalize_params(PARAMS, 2, 1, 2, 0)
-    x = np.concatenate([np.ravel(p[n]) for n in KERNEL_ORDER])
+    x = np.concatenate([np.ravel(p[n]) for n in kernel_order()])
     return lambda: fn(x)
 
 
@@ -105,12 +105,14 @@ def bench_likelihood() -> dict:
     for n in (1_000, 10_000, 100_000):
         data = make_data(n)
         p = normalize_params(PARAMS, 2, 1, 2, 0)
-        args = (*kernel_data(data), *(p[k] if p[k].ndim else float(p[k]) for k in KERNEL_ORDER))
+        args = (*kernel_data(data), *(p[k] if p[k].ndim else float(p[k]) for k in kernel_order()))
         kernel = per_call(lambda: exact_loglik_grad(*args))
         compiled = per_call(compiled_logp_dlogp(data))
-        rows[n] = (len(data.events), kernel, compiled)
+        public = per_call(lambda: escalate.log_likelihood(data, PARAMS, gradient=True))
+        rows[n] = (len(data.events), kernel, compiled, public)
         print(f"N={len(data.events):>7,d} events  kernel logp+grad {kernel * 1e6:9.1f} us   "
-              f"PyTensor(numba) logp+grad {compiled * 1e6:9.1f} us")
+              f"PyTensor(numba) logp+grad {compiled * 1e6:9.1f} us   "
+              f"escalate.log_likelihood(gradient=True) {public * 1e6:9.1f} us ({public / kernel:.2f}x the kernel)")
         if n == 1_000:
             ref_value = reference_logp(data, p)
             assert np.isclose(ref_value, exact_loglik_grad(*args)[0], rtol=1e-9)
@@ -121,6 +123,8 @@ def bench_likelihood() -> dict:
     print(f"linearity: time(100k) / time(10k) = {ratio:.1f}  (10x the events; target <= 12)")
     print(f"target: N=10k logp+grad < 400 us -> {rows[10_000][2] * 1e6:.0f} us via PyTensor, "
           f"{rows[10_000][1] * 1e6:.0f} us kernel")
+    print(f"target: the public escalate.log_likelihood within 1.5x of the kernel at N=10k -> "
+          f"{rows[10_000][3] / rows[10_000][1]:.2f}x")
     return rows
 
 

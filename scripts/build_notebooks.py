@@ -83,7 +83,7 @@ NOTEBOOKS = {
         ("md", "Exact event times: time rescaling. At the true parameters the rescaled gaps are Exp(1)."),
         ("code", "data = synthetic()\ngoodness.time_rescaling_test(data, SYNTHETIC_TRUTH)"),
         ("md", "## Simulation-based calibration\n\nA few replicates here; `docs/validation.md` has the larger run."),
-        ("code", "from escalate.checking import sbc\n"
+        ("code", "from escalate.checking.sbc import sbc\n"
                  "truces = pd.DataFrame({'truce_id': ['a'], 'start': [0.0], 'end': [90.0]})\n"
                  "covs = pd.DataFrame({'truce_id': ['a', 'a'], 'start': [0.0, 45.0], 'verification': [0.2, 0.8], 'penalty_tier': [0, 1]})\n"
                  "spec = escalate.ModelSpec.from_dict({'streams': ['x', 'y'], 'penalty_tiers': 2,\n"

@@ -29,9 +29,8 @@ def test_truncation_never_sees_the_future():
     planted = data.events.copy()
     planted.loc[len(planted)] = {"truce_id": "a", "time": 150.0, "stream": "y"}
     rows = planted.assign(time=planted["time"] + planted["truce_id"].map({"a": 0.0, "b": 300.0}))
-    from escalate.model.simulate import _covariate_rows
 
-    with_future = escalate.TruceData.from_frames(rows, data.truces[["truce_id", "start", "end"]], _covariate_rows(data))
+    with_future = escalate.TruceData.from_frames(rows, data.truces[["truce_id", "start", "end"]], data.covariate_rows())
     assert truncate(with_future, 100.0)[0].data_hash == train.data_hash
 
 

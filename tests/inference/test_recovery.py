@@ -11,13 +11,18 @@ import escalate
 from escalate.datasets import SYNTHETIC_TRUTH, synthetic
 
 SPEC = Path(__file__).resolve().parents[2] / "models" / "truce-hawkes.toml"
+#: At the spec's 0.95 the seeded fits below passed on a warm compile cache but gave one divergent
+#: transition in 4,000 draws after a cold compile (last-bit differences, docs/cli.md); 0.99 makes
+#: the step size small enough that neither does (checked cold and warm).
+TARGET_ACCEPT = 0.99
 
 
 @pytest.fixture(scope="session")
 def recovery_fit():
     data = synthetic()
     assert 1700 <= len(data.events) <= 2300  # "about 2,000 events", 2 streams x 4 truces
-    return escalate.fit(data, escalate.ModelSpec.from_toml(SPEC), draws=1000, tune=1000, chains=4, seed=11)
+    return escalate.fit(data, escalate.ModelSpec.from_toml(SPEC), draws=1000, tune=1000, chains=4, seed=11,
+                        target_accept=TARGET_ACCEPT)
 
 
 @pytest.mark.slow
@@ -55,7 +60,7 @@ def test_recovery_from_daily_aggregates():
     truces, covariates = synthetic_tables(verification_change_day=100)
     data = escalate.simulate(truth, truces, covariates, SYNTHETIC_STREAMS, seed=3).to_daily()
     spec = escalate.ModelSpec.from_dict({**escalate.ModelSpec.from_toml(SPEC).to_dict(), "time_resolution": "day"})
-    result = escalate.fit(data, spec, seed=3)
+    result = escalate.fit(data, spec, seed=3, target_accept=TARGET_ACCEPT)
     assert result.diagnostics.passed, result.diagnostics.verdict
     post = result.tree["posterior"]
     for name in ("branching", "decay", "mu_verification", "mu_tier", "excite_verification_self",

@@ -15,7 +15,6 @@ score, 50% and 90% interval coverage). Origins are independent and run in parall
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import os
 import warnings
@@ -31,8 +30,10 @@ from escalate.data.truce_data import TruceData
 from escalate.errors import EscalateInputError
 from escalate.forecasting.kernels import collapse_day
 from escalate.forecasting.run import resolve_rules
+from escalate.inference.diagnostics import DiagnosticsWarning
 from escalate.inference.fit import fit, fit_from_draws
-from escalate.model.simulate import _covariate_rows
+from escalate.model.parameters import kernel_order
+from escalate.model.scenarios import compile_count_rules
 
 FORECASTERS = ("escalate", "poisson", "climatology", "point")
 
@@ -53,23 +54,21 @@ def truncate(data: TruceData, origin) -> tuple[TruceData, str]:
     truces["end"] = truces["end"].where(truces["end"] <= origin, origin)
     keep = set(truces["truce_id"])
     cut = {t: _days(data, t, origin) for t in keep}
-    covariates = _covariate_rows(data)
+    covariates = data.covariate_rows()
     covariates = covariates[covariates["truce_id"].isin(keep)]
     covariates = covariates[[row.start < truces.set_index("truce_id").loc[row.truce_id, "end"]
                              for row in covariates.itertuples()]]
     if data.resolution == "day":
         counts = data.counts[data.counts["truce_id"].isin(keep)]
         counts = counts[counts["day"] < counts["truce_id"].map(cut)]
-        start = counts["truce_id"].map(data.truces.set_index("truce_id")["start"])
-        dates = start + (pd.to_timedelta(counts["day"], unit="D") if data.clock == "datetime" else counts["day"])
+        dates = data.to_user_clock(counts["truce_id"], counts["day"]).to_numpy()
         long = pd.DataFrame({"truce_id": counts["truce_id"], "date": dates, "stream": counts["stream"],
                              "count": counts["count"]})
         out = TruceData.from_daily_counts(long, truces, covariates, streams=data.streams, provenance=data.provenance)
     else:
         events = data.events[data.events["truce_id"].isin(keep)]
         events = events[events["time"] < events["truce_id"].map(cut)]
-        start = events["truce_id"].map(data.truces.set_index("truce_id")["start"])
-        times = start + (pd.to_timedelta(events["time"], unit="D") if data.clock == "datetime" else events["time"])
+        times = data.to_user_clock(events["truce_id"], events["time"]).to_numpy()
         out = TruceData.from_frames(events.assign(time=times), truces, covariates, streams=data.streams,
                                     provenance=data.provenance)
     return out, truce
@@ -122,17 +121,17 @@ def _rival_specs(spec):
 
 def _forecasters(train: TruceData, spec, settings: dict, seed: int):
     """Fitted forecasters at one origin (as Fit objects)."""
-    logging.getLogger("pymc").setLevel(logging.WARNING)  # dozens of fits: no per-fit sampler banner
     kw = {"draws": settings["draws"], "tune": settings["tune"], "chains": settings["chains"], "cores": 1}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        # small per-origin fits may miss the diagnostics targets; that warning (and only that one)
+        # is left out here: the per-origin verdicts in the scores are the corpus-backtest issue's
+        warnings.simplefilter("ignore", DiagnosticsWarning)
         model = fit(train, spec, seed=seed, **kw)
         no_exc_spec, poisson_spec = _rival_specs(spec)
         rival = fit(train, no_exc_spec, seed=seed, **kw)
     post = model.posterior_draws()
-    names = ("mu_log", "truce_effect", "mu_verification", "mu_tier", "mu_covariate", "branching",
-             "excite_verification_self", "excite_verification_cross", "excite_tier", "decay", "dispersion")
-    point = fit_from_draws(train, spec, {k: post[k].mean(axis=0)[None] for k in names if k in post})
+    point = fit_from_draws(train, spec, {k: post[k].mean(axis=0)[None] for k in kernel_order("negative_binomial")
+                                         if k in post})
     rates = train.observed_rates()
     K = len(train.streams)
     climatology = fit_from_draws(train, replace(poisson_spec, truce_effects="none"),
@@ -147,11 +146,8 @@ def _score_origin(task) -> list[dict]:
     H = max(horizons)
     observed, before, n_observed = observed_after(data, truce, origin, H)
     rules = resolve_rules(spec, collapse)
-    count_rules = [r for r in rules if r.kind == "count"]
-    masks = np.array([[not r.streams or s in r.streams for s in data.streams] for r in count_rules],
-                     dtype=np.bool_).reshape(len(count_rules), len(data.streams))
-    day = collapse_day(observed, before, np.array([r.threshold for r in count_rules], dtype=float),
-                       np.array([r.window_days for r in count_rules], dtype=np.int64), masks, H + 1)
+    thresholds, windows, masks = compile_count_rules(rules, data.streams)
+    day = collapse_day(observed, before, thresholds, windows, masks, H + 1)
     rows = []
     for name, fitted in _forecasters(train, spec, settings, seed).items():
         single = name in ("point", "climatology")  # one parameter set: as many paths as the others in all

@@ -14,24 +14,27 @@ import pandas as pd
 from scipy import stats
 
 from escalate.checking.posterior import (
-    _indices,
-    _segment_rates,
+    draw_indices,
     fitted_daily_rate,
     observed_daily_counts,
+    segment_rates,
 )
 from escalate.data.truce_data import TruceData
 from escalate.forecasting.kernels import simulate_daily_paths, simulate_exact_paths
-from escalate.forecasting.run import draw_params
 from escalate.model.kernels import compensator_at_events
 from escalate.model.likelihood import kernel_data, n_tiers_for
-from escalate.model.parameters import KERNEL_ORDER, normalize_params
+from escalate.model.parameters import (
+    kernel_order,
+    normalize_params,
+    posterior_parameters,
+)
 
 
 def rescaled_gaps(data: TruceData, params: Mapping) -> dict[str, np.ndarray]:
     """Compensator increments between consecutive events of each stream, pooled over truces."""
     K, J, C = len(data.streams), len(data.truce_ids), len(data.extra_names)
     p = normalize_params(params, K, J, n_tiers_for(data, params), C)
-    comp = compensator_at_events(*kernel_data(data), *(p[n] if p[n].ndim else float(p[n]) for n in KERNEL_ORDER))
+    comp = compensator_at_events(*kernel_data(data), *(p[n] if p[n].ndim else float(p[n]) for n in kernel_order()))
     ev = data.event_arrays()
     gaps: dict[str, list] = {s: [] for s in data.streams}
     for j in range(J):
@@ -81,7 +84,7 @@ def randomized_pit(fit, draws: int = 200, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     post = fit.posterior_draws()
     nb = "dispersion" in post
-    phi = post["dispersion"][_indices(fit, draws)] if nb else None
+    phi = post["dispersion"][draw_indices(fit, draws)] if nb else None
     rows = []
     for truce in data.truce_ids:
         lam = fitted_daily_rate(fit, truce, draws=draws).values  # (n, D, K)
@@ -121,14 +124,14 @@ def posterior_predictive_check(fit, draws: int = 100, window_days: int = 7, seed
     posterior predictive p-value P(replicated >= observed).
     """
     data = fit.data
-    idx = _indices(fit, draws)
-    p = draw_params(fit, idx)
+    idx = draw_indices(fit, draws)
+    p = posterior_parameters(fit, idx)
     K = len(data.streams)
     none = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, K), dtype=np.bool_))
     replicated, observed = [], []
     for j, truce in enumerate(data.truce_ids):
         n_days = int(np.ceil(data.durations[j]))
-        mu, alpha = _segment_rates(fit, p, j)
+        mu, alpha = segment_rates(fit, p, j)
         seg = data.segments
         seg_start = seg.start[seg.offsets[j]:seg.offsets[j + 1]].copy()
         checkpoints = np.arange(1, n_days + 1, dtype=np.int64)

@@ -7,18 +7,23 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from escalate.forecasting.run import draw_params, state_rates
-from escalate.model.parameters import spectral_radius
+from escalate.model.parameters import (
+    posterior_parameters,
+    spectral_radius,
+    state_rates,
+    thinned_indices,
+)
 
 
-def _indices(fit, draws: int) -> np.ndarray:
+def draw_indices(fit, draws: int) -> np.ndarray:
+    """At most ``draws`` evenly spaced indices into the fit's flattened posterior draws."""
     post = fit.tree["posterior"]
-    total = post.sizes["chain"] * post.sizes["draw"]
-    return np.unique(np.linspace(0, total - 1, min(draws, total)).round().astype(np.int64))
+    return thinned_indices(post.sizes["chain"] * post.sizes["draw"], draws)
 
 
-def _segment_rates(fit, p, j):
-    """mu[n, s, k] and alpha[n, s, i, k] for the segments of truce j."""
+def segment_rates(fit, p, j):
+    """mu[n, s, k] and alpha[n, s, i, k] for the segments of truce j (parameter arrays ``p``
+    with a leading draw dim, from :func:`escalate.model.parameters.posterior_parameters`)."""
     data = fit.data
     seg = data.segments
     columns = [data.extra_names.index(c) for c in fit.spec.baseline_covariates]
@@ -35,8 +40,8 @@ def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
     """
     data = fit.data
     j = data.truce_ids.index(truce)
-    p = draw_params(fit, _indices(fit, draws))
-    mu, alpha = _segment_rates(fit, p, j)
+    p = posterior_parameters(fit, draw_indices(fit, draws))
+    mu, alpha = segment_rates(fit, p, j)
     seg = data.segments
     lo = seg.offsets[j]
     w = p["decay"]
@@ -91,7 +96,7 @@ def effective_branching_at_last_state(fit, truce: str | None = None, draws: int 
     """B(v, p)[sample, source, target] at the last observed covariate state of a truce."""
     data = fit.data
     j = data.truce_ids.index(truce) if truce else len(data.truce_ids) - 1
-    p = draw_params(fit, _indices(fit, draws))
+    p = posterior_parameters(fit, draw_indices(fit, draws))
     seg = data.segments
     last = seg.offsets[j + 1] - 1
     columns = [data.extra_names.index(c) for c in fit.spec.baseline_covariates]

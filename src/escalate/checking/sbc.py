@@ -18,9 +18,10 @@ from scipy import stats
 
 from escalate.errors import SimulationExplosionError, SpecError
 from escalate.inference.fit import fit
+from escalate.model.parameters import LOG_OBSERVED_RATE, dims_for, present
 from escalate.model.priors import prior_draws
 from escalate.model.simulate import simulate
-from escalate.model.spec import LOG_OBSERVED_RATE, ModelSpec
+from escalate.model.spec import ModelSpec
 
 #: Scalars checked by default: decay, one branching entry and the verification effect on retaliation.
 DEFAULT_PARAMETERS = ("decay", "branching[0, 1]", "excite_verification_cross", "mu_verification")
@@ -50,23 +51,22 @@ def _draw_prior(spec: ModelSpec, K: int, J: int, rng: np.random.Generator) -> di
     if dict(spec.prior("mu_log").params).get("mu") == LOG_OBSERVED_RATE:
         raise SpecError(f"{spec.source}: SBC needs a numeric prior mean for mu_log (log_observed_rate depends "
                         f"on the data); set priors.mu_log = {{ dist = \"Normal\", mu = ..., sigma = ... }}")
-    P = spec.penalty_tiers
+    dims = dims_for(spec, K, J)
 
     def draw(name, shape=()):
         size = int(np.prod(shape)) if shape else 1
         values = prior_draws(spec, name, n=size, seed=int(rng.integers(2**31)))
         return values.reshape(shape) if shape else float(values[0])
 
-    params = {"mu_log": draw("mu_log", (K,)), "mu_verification": draw("mu_verification"),
-              "mu_tier": draw("mu_tier", (P - 1,)) if P > 1 else np.zeros(0),
-              "branching": draw("branching", (K, K)),
-              "excite_verification_self": draw("excite_verification_self"),
-              "excite_verification_cross": draw("excite_verification_cross"),
-              "excite_tier": draw("excite_tier", (P - 1,)) if P > 1 else np.zeros(0), "decay": draw("decay")}
-    if J > 1 and spec.truce_effects != "none":
-        params["truce_effect"] = draw("truce_sd") * rng.standard_normal((J, K))
-    if spec.time_resolution == "day" and spec.observation == "negative_binomial":
-        params["dispersion"] = draw("dispersion")
+    # every parameter the spec's model has, drawn from its prior in registry (MODEL.md) order;
+    # a pooled effect is its hyperparameter's scale times standard normals (non-centred)
+    params = {}
+    for entry in present(spec, dims):
+        shape = dims.shape(entry.dims)
+        if entry.scale is not None:
+            params[entry.name] = params[entry.scale] * rng.standard_normal(shape)
+        else:
+            params[entry.name] = draw(entry.name, shape)
     return params
 
 

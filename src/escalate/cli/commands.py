@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import escalate
+from escalate.checking.backtest import backtest
 from escalate.cli.demo import cmd_demo
 from escalate.cli.runs import (
     RUN_FORMAT_VERSION,
@@ -36,7 +36,12 @@ from escalate.forecasting.result import load_forecast
 from escalate.forecasting.run import run_forecast
 from escalate.importers import read_acled, read_ucdp_ged
 from escalate.inference.diagnostics import DiagnosticsWarning
-from escalate.storage import atomic_directory
+from escalate.inference.fit import fit
+from escalate.inference.result import load_fit
+from escalate.model.simulate import simulate
+from escalate.model.spec import ModelSpec
+from escalate.reporting.report import report
+from escalate.storage import atomic_directory, atomic_write_text
 
 
 def _need(path, flag: str) -> Path:
@@ -82,7 +87,7 @@ def run_fit(data, spec, args, seed: int, sampling: dict | None = None):
         if not getattr(args, "quiet", False):  # a line for logs (and for tests that wait for it)
             print(f"escalate: sampling {sampling['chains']} chains x ({sampling['tune']} tune + "
                   f"{sampling['draws']} draws) with {spec.sampler.sampler}", file=sys.stderr, flush=True)
-        result = escalate.fit(data, spec, seed=seed, progressbar=interactive(args), **sampling)
+        result = fit(data, spec, seed=seed, progressbar=interactive(args), **sampling)
     return result, time.perf_counter() - started, sampling
 
 
@@ -110,7 +115,7 @@ def _stage_fit(tmp: Path, result, spec_path: Path, inputs: dict) -> dict:
 
 
 def cmd_fit(args) -> int:
-    spec = escalate.ModelSpec.from_toml(args.model)
+    spec = ModelSpec.from_toml(args.model)
     data, inputs = load_data(args, spec)
     out = Path(args.out)
     if out.exists() and not args.force:  # fail before sampling, not after
@@ -165,7 +170,7 @@ def _headline_payload(forecast) -> list[dict]:
 def cmd_forecast(args) -> int:
     run = Path(args.run)
     manifest = read_manifest(run)
-    result = escalate.load_fit(run / "fit.zarr")
+    result = load_fit(run / "fit.zarr")
     settings = {"horizon": args.horizon, "scenarios": args.scenario, "draws": args.draws,
                 "paths": args.paths, "seed": args.seed, "truce": args.truce}
     forecast, seconds = forecast_run(result, args, settings)
@@ -182,7 +187,7 @@ def cmd_forecast(args) -> int:
 def cmd_update(args) -> int:
     run = Path(args.run)
     manifest = read_manifest(run)
-    spec = escalate.ModelSpec.from_toml(run / "model.toml")
+    spec = ModelSpec.from_toml(run / "model.toml")
     stored = {name: run / info["copy"] for name, info in manifest["inputs"].items()}
     data, inputs = load_data(args, spec, defaults=stored)
     seed = manifest["seed"] if args.seed is None else args.seed
@@ -217,10 +222,7 @@ def cmd_validate(args) -> int:
 def _write_csv_atomically(frame, out: Path, force: bool) -> None:
     if out.exists() and not force:
         raise EscalateInputError(f"{out} already exists; pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(out)
+    atomic_write_text(out, frame.to_csv(index=False))
 
 
 def cmd_import(args) -> int:
@@ -230,14 +232,14 @@ def cmd_import(args) -> int:
     out = Path(args.out)
     _write_csv_atomically(counts, out, args.force)
     sidecar = out.with_name(out.name + ".provenance.json")
-    sidecar.write_text(json.dumps(result.provenance, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write_text(sidecar, json.dumps(result.provenance, indent=2, sort_keys=True, default=str) + "\n")
     emit(args, [result.report(), f"wrote {out} ({len(counts)} rows: date, stream, count) and {sidecar}"],
          {"out": str(out), "provenance": result.provenance, "unmapped": result.unmapped.to_dict("records")})
     return 0
 
 
 def cmd_simulate(args) -> int:
-    spec = escalate.ModelSpec.from_toml(args.model)
+    spec = ModelSpec.from_toml(args.model)
     try:
         params = tomllib.loads(Path(args.params).read_text())
     except FileNotFoundError:
@@ -249,22 +251,16 @@ def cmd_simulate(args) -> int:
                                  f"got {sorted(params)}")
     if not spec.streams:
         raise EscalateInputError(f"{spec.source}: simulation needs the spec's 'streams' list")
-    data = escalate.simulate(params["params"], args.truces, args.covariates, spec.streams, seed=args.seed)
+    data = simulate(params["params"], args.truces, args.covariates, spec.streams, seed=args.seed)
     if spec.time_resolution == "day":
         counts = aggregate_to_days(data.events, data.truces, data.streams)
-        start = counts["truce_id"].map(data.truces.set_index("truce_id")["start"])
-        if data.clock == "datetime":
-            counts["date"] = (start + pd.to_timedelta(counts["day"], unit="D")).dt.strftime("%Y-%m-%d")
-        else:
-            counts["date"] = start + counts["day"]
+        dates = data.to_user_clock(counts["truce_id"], counts["day"])
+        counts["date"] = (dates.dt.strftime("%Y-%m-%d") if data.clock == "datetime" else dates).to_numpy()
         frame = counts[["truce_id", "date", "stream", "count"]].astype({"count": int})
     else:
         frame = data.events.copy()
-        start = frame["truce_id"].map(data.truces.set_index("truce_id")["start"])
-        if data.clock == "datetime":
-            frame["time"] = (start + pd.to_timedelta(frame["time"], unit="D")).dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
-        else:
-            frame["time"] = start + frame["time"]
+        times = data.to_user_clock(frame["truce_id"], frame["time"])
+        frame["time"] = (times.dt.strftime("%Y-%m-%dT%H:%M:%S.%f") if data.clock == "datetime" else times).to_numpy()
     _write_csv_atomically(frame, Path(args.out), args.force)
     emit(args, [f"simulated {data!r}; wrote {args.out}"], {"out": args.out, "events": int(data.stream_totals().sum())})
     return 0
@@ -275,12 +271,12 @@ def cmd_report(args) -> int:
     manifest = read_manifest(run)
     if not (run / "forecast.zarr").exists():
         raise EscalateInputError(f"{run} has no forecast yet; run `escalate forecast {run}` first")
-    result = escalate.load_fit(run / "fit.zarr")
+    result = load_fit(run / "fit.zarr")
 
     forecast = load_forecast(run / "forecast.zarr")
     out = Path(args.out) if args.out else run / "report"
     command = " ".join(manifest["command"]) if manifest.get("command") else None
-    files = escalate.report(result, forecast, out, format=args.format, command=command)
+    files = report(result, forecast, out, format=args.format, command=command)
     emit(args, [f"wrote {len(files)} files to {out}"] + [f"  {p}" for p in files],
          {"out": str(out), "files": [str(p) for p in files], "diagnostics_passed": result.diagnostics.passed})
     return 0
@@ -298,7 +294,7 @@ def parse_origins(text: str, clock: str) -> list:
 
 
 def cmd_backtest(args) -> int:
-    spec = escalate.ModelSpec.from_toml(args.model)
+    spec = ModelSpec.from_toml(args.model)
     data, _ = load_data(args, spec)
     try:
         horizons = [int(h) for h in args.horizons.split(",")]
@@ -310,7 +306,7 @@ def cmd_backtest(args) -> int:
         raise EscalateInputError(f"{out} already exists; pass --force to replace it")
     started = time.perf_counter()
     with interrupt_guard():
-        result = escalate.backtest(data, spec, origins, horizons, draws=args.draws or 500, tune=args.tune or 500,
+        result = backtest(data, spec, origins, horizons, draws=args.draws or 500, tune=args.tune or 500,
                                    chains=args.chains or 2, forecast_draws=args.forecast_draws, paths=args.paths,
                                    seed=args.seed, n_jobs=args.jobs)
 

@@ -17,7 +17,6 @@ so an interrupted command leaves the previous run intact and no partial run behi
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -29,20 +28,13 @@ from pathlib import Path
 
 from escalate.errors import EscalateInputError, FileFormatError
 from escalate.inference.result import library_versions
+from escalate.storage import sha256_file
 from escalate.version import __version__
 
 RUN_FORMAT_VERSION = 1
 ARCHIVE_COLUMNS = ["issued_at", "data_end", "truce", "scenario", "horizon_day", "p_collapse_mean",
                    "p_collapse_q05", "p_collapse_q50", "p_collapse_q95", "p_collapse_mcse",
                    "draws", "paths", "seed", "spec_id", "data_hash"]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def now() -> str:

@@ -30,6 +30,7 @@ from escalate.data.tables import (
     to_clock,
 )
 from escalate.errors import DataValidationError, describe_rows
+from escalate.storage import sha256_file
 
 _COVARIATE_KNOWN = {"truce_id", "start", "stream", "verification", "penalty_tier"}
 
@@ -225,7 +226,14 @@ class TruceData:
         return int(self.segments.tier.max()) + 1 if self.segments.tier.size else 1
 
     def event_arrays(self) -> dict[str, np.ndarray]:
-        """Kernel inputs: times, stream and truce indices, truce offsets, event segments."""
+        """Kernel inputs: times, stream and truce indices, truce offsets, event segments.
+
+        Prepared once per data set (the arrays are shared between calls: do not modify them).
+        """
+        return dict(self._event_arrays)
+
+    @cached_property
+    def _event_arrays(self) -> dict[str, np.ndarray]:
         truce_index = self.events["truce_id"].map({t: j for j, t in enumerate(self.truce_ids)})
         truce_index = truce_index.to_numpy(dtype=np.int64)
         stream_index = self.events["stream"].map({s: k for k, s in enumerate(self.streams)})
@@ -240,7 +248,14 @@ class TruceData:
         }
 
     def daily_arrays(self) -> dict[str, np.ndarray]:
-        """Day-resolution kernel inputs: counts[day, K], day offsets per truce, day segments."""
+        """Day-resolution kernel inputs: counts[day, K], day offsets per truce, day segments.
+
+        Prepared once per data set (the arrays are shared between calls: do not modify them).
+        """
+        return dict(self._daily_arrays)
+
+    @cached_property
+    def _daily_arrays(self) -> dict[str, np.ndarray]:
         if self.counts is None:
             raise DataValidationError("these data have exact event times; use data.to_daily() first")
         K = len(self.streams)
@@ -264,6 +279,23 @@ class TruceData:
         exposure = max(float(self.durations.sum()), 1e-9)
         # half an event keeps the log finite for a stream with no events
         return np.maximum(counts.to_numpy(dtype=float), 0.5) / exposure
+
+    def to_user_clock(self, truce_ids, days) -> pd.Series:
+        """Moments on the user's clock (timestamps, or float days) of ``days`` since the start of
+        each row's truce: the one conversion back from the internal clock."""
+        truce_ids = pd.Series(np.asarray(truce_ids, dtype=object))
+        starts = truce_ids.map(self.truces.set_index("truce_id")["start"])
+        days = pd.Series(np.asarray(days, dtype=float))
+        if self.clock == "datetime":
+            return (starts + pd.to_timedelta(days, unit="D")).rename(None)
+        return (starts.astype(float) + days).rename(None)
+
+    def covariate_rows(self) -> pd.DataFrame:
+        """The covariate timelines as input rows on the user's clock (``start`` instead of
+        ``time``): what :meth:`from_frames` takes to rebuild these data."""
+        cov = self.covariates.drop(columns="time")
+        cov.insert(1, "start", self.to_user_clock(self.covariates["truce_id"], self.covariates["time"]).to_numpy())
+        return cov
 
     def with_streams(self, streams) -> "TruceData":
         """The same data with another stream order (a superset of the streams seen)."""
@@ -309,7 +341,7 @@ def _sources(**tables) -> dict:
             out[name] = {"kind": "DataFrame"}
         else:
             path = Path(source)
-            out[name] = {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+            out[name] = {"path": str(path), "sha256": sha256_file(path)}
     return out
 
 

@@ -21,12 +21,18 @@ from escalate.forecasting.kernels import (
     simulate_exact_paths,
 )
 from escalate.forecasting.result import Forecast
-from escalate.model.parameters import effective_branching, spectral_radius
+from escalate.model.parameters import (
+    posterior_parameters,
+    spectral_radius,
+    state_rates,
+    thinned_indices,
+)
 from escalate.model.scenarios import (
     STATUS_QUO,
     CollapseRule,
     Scenario,
     collapse_from_spec,
+    compile_count_rules,
     scenarios_from_spec,
 )
 
@@ -72,32 +78,6 @@ def resolve_rules(spec, collapse) -> list[CollapseRule]:
     if not rules or not all(isinstance(r, CollapseRule) for r in rules):
         raise EscalateInputError("collapse= takes a CollapseRule or a list of them")
     return rules
-
-
-def draw_params(fit, indices: np.ndarray) -> dict[str, np.ndarray]:
-    """Parameter arrays with a leading draw dimension; absent optional effects are zeros."""
-    post = fit.posterior_draws()
-    K, J = len(fit.data.streams), len(fit.data.truce_ids)
-    P, C = fit.spec.penalty_tiers, len(fit.spec.baseline_covariates)
-    n = len(indices)
-    shapes = {"mu_log": (K,), "truce_effect": (J, K), "mu_verification": (), "mu_tier": (P - 1,),
-              "mu_covariate": (C,), "branching": (K, K), "excite_verification_self": (),
-              "excite_verification_cross": (), "excite_tier": (P - 1,), "decay": (), "dispersion": ()}
-    out = {name: (post[name][indices] if name in post else np.zeros((n,) + shape)).astype(float)
-           for name, shape in shapes.items()}
-    if "decay" not in post:  # no excitation: the decay plays no part but must be positive
-        out["decay"] = np.ones(n)
-    return out
-
-
-def state_rates(p, j, verification, tiers, extras):
-    """mu[d, k] and alpha[d, i, k] at one covariate state for truce j."""
-    pad = np.concatenate([np.zeros((len(p["decay"]), 1)), p["mu_tier"]], axis=1)
-    eta = (p["mu_log"] + p["truce_effect"][:, j] + p["mu_verification"][:, None] * verification
-           + pad[:, tiers] + (p["mu_covariate"] @ extras)[:, None])
-    alpha = effective_branching(p["branching"], p["excite_verification_self"],
-                                p["excite_verification_cross"], p["excite_tier"], verification, tiers)
-    return np.exp(eta), alpha
 
 
 def _scenario_states(fit, scenario: Scenario, j: int, horizon: int):
@@ -189,17 +169,9 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
     n = n_total if draws is None else int(draws)
     if not 1 <= n <= n_total:
         raise EscalateInputError(f"draws must be between 1 and the {n_total} posterior draws, got {draws!r}")
-    indices = np.unique(np.linspace(0, n_total - 1, n).round().astype(np.int64))
-    p = draw_params(fit, indices)
-    count_rules = [r for r in rules if r.kind == "count"]
-    for rule in count_rules:
-        unknown = sorted(set(rule.streams) - set(data.streams))
-        if unknown:
-            raise EscalateInputError(f"collapse rule names unknown stream(s) {unknown}; streams are {list(data.streams)}")
-    thresholds = np.array([r.threshold for r in count_rules], dtype=float)
-    windows = np.array([r.window_days for r in count_rules], dtype=np.int64)
-    masks = np.array([[not r.streams or s in r.streams for s in data.streams] for r in count_rules],
-                     dtype=np.bool_).reshape(len(count_rules), len(data.streams))
+    indices = thinned_indices(n_total, n)
+    p = posterior_parameters(fit, indices)
+    thresholds, windows, masks = compile_count_rules(rules, data.streams)
     tail_days = max(int(windows.max()) - 1 if len(windows) else 0, 1)
     state, tail = _history(fit, j, p, tail_days)
     structural = any(r.kind == "structural" for r in rules)

@@ -13,7 +13,7 @@ from escalate.errors import ParameterError, SpecError
 from escalate.inference.diagnostics import warn_if_failed
 from escalate.inference.result import Fit, finalize_tree
 from escalate.model.build import build_model, check_compatible, model_coords
-from escalate.model.parameters import normalize_params
+from escalate.model.parameters import normalize_params, parameter
 from escalate.model.spec import ModelSpec
 
 
@@ -89,12 +89,11 @@ def fit_from_draws(data: TruceData, spec: ModelSpec, draws: dict) -> Fit:
     n = sizes.pop()
     for i in range(n):  # shape and value checks, draw by draw
         normalize_params({k: v[i] for k, v in arrays.items() if k != "dispersion"}, K, J, P, C)
-    dims = {"mu_log": ("stream",), "truce_effect": ("truce", "stream"), "mu_tier": ("tier",),
-            "mu_covariate": ("covariate",), "branching": ("source", "target"), "excite_tier": ("tier",)}
+    dims = {name: parameter(name).dims for name in arrays}
     coords = model_coords(data, spec)
-    post = xr.Dataset({name: (("chain", "draw", *dims.get(name, ())), value[None]) for name, value in arrays.items()},
+    post = xr.Dataset({name: (("chain", "draw", *dims[name]), value[None]) for name, value in arrays.items()},
                       coords={"chain": [0], "draw": np.arange(n),
-                              **{d: coords[d] for name in arrays for d in dims.get(name, ())}})
+                              **{d: coords[d] for name in arrays for d in dims[name]}})
     tree = finalize_tree(xr.DataTree.from_dict({"posterior": post}), data, spec,
                          {"seed": None, "sampler": "fit_from_draws"})
     return Fit(tree=tree, spec=spec, data=data)

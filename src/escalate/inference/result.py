@@ -23,18 +23,17 @@ from escalate.data.truce_data import TruceData
 from escalate.errors import FileFormatError
 from escalate.forecasting.run import run_forecast
 from escalate.inference.diagnostics import Diagnostics, compute_diagnostics
-from escalate.model.parameters import effective_branching, spectral_radius
+from escalate.model.parameters import (
+    effective_branching,
+    parameter_names,
+    spectral_radius,
+)
 from escalate.model.spec import ModelSpec
 from escalate.storage import load_tree, save_tree
 from escalate.version import __version__
 
 #: Version of the saved-fit layout (groups and attrs); bump on incompatible change.
 FORMAT_VERSION = 1
-
-#: Free parameters reported in summaries and diagnostics, in MODEL.md order.
-PARAMETER_NAMES = ("mu_log", "mu_verification", "mu_tier", "mu_covariate", "branching",
-                   "excite_verification_self", "excite_verification_cross", "excite_tier",
-                   "decay", "dispersion", "truce_sd", "truce_effect")
 
 
 @dataclass(eq=False)
@@ -56,9 +55,9 @@ class Fit:
 
     @property
     def parameter_names(self) -> list[str]:
-        """Free parameters present in this posterior."""
+        """Parameters present in this posterior, in MODEL.md (registry) order."""
         post = self.tree["posterior"]
-        return [n for n in PARAMETER_NAMES if n in post.data_vars]
+        return [n for n in parameter_names() if n in post.data_vars]
 
     @property
     def diagnostics(self) -> Diagnostics:

@@ -10,7 +10,13 @@ from escalate.data.truce_data import TruceData
 from escalate.errors import SpecError
 from escalate.model.likelihood import daily_kernel_data, kernel_data
 from escalate.model.ops import hawkes_loglike
-from escalate.model.spec import LOG_OBSERVED_RATE, ModelSpec, Prior
+from escalate.model.parameters import (
+    LOG_OBSERVED_RATE,
+    dims_for,
+    kernel_order,
+    registry,
+)
+from escalate.model.spec import ModelSpec, Prior
 
 
 def model_coords(data: TruceData, spec: ModelSpec) -> dict[str, list]:
@@ -50,58 +56,40 @@ def _random_variable(name: str, prior: Prior, dims=None, observed_rate=None):
     params = dict(prior.params)
     if params.get("mu") == LOG_OBSERVED_RATE:
         params["mu"] = np.log(observed_rate)
-    return getattr(pm, prior.dist)(name, **params, dims=dims)
+    return getattr(pm, prior.dist)(name, **params, dims=dims or None)
 
 
 def build_model(data: TruceData, spec: ModelSpec) -> pm.Model:
     """Build the PyMC model of ``data`` under ``spec``; pure (no sampling, no mutation).
 
-    Free variables carry MODEL.md names and named dims; with J > 1 truces, ``truce_effect``
-    is non-centred (``truce_effect_raw`` times ``truce_sd``) unless the spec's
-    ``truce_effects`` says "centred" or "none"; daily counts with the negative
-    binomial add ``dispersion``. The likelihood (exact or daily, per ``spec.time_resolution``)
-    enters as a Potential, ``hawkes_loglik``, computed by the compiled kernel Op.
+    Free variables carry MODEL.md names and named dims, one per registry entry the spec has
+    (:func:`escalate.model.parameters.present`); the others enter at their registry value.
+    With J > 1 truces, ``truce_effect`` is non-centred (``truce_effect_raw`` times
+    ``truce_sd``) unless the spec's ``truce_effects`` says "centred" or "none"; daily counts
+    with the negative binomial add ``dispersion``. The likelihood (exact or daily, per
+    ``spec.time_resolution``) enters as a Potential, ``hawkes_loglik``, computed by the
+    compiled kernel Op.
     """
     check_compatible(data, spec)
-    K, J, P = len(data.streams), len(data.truce_ids), spec.penalty_tiers
-    C = len(spec.baseline_covariates)
+    dims = dims_for(spec, len(data.streams), len(data.truce_ids))
+    observation = spec.observation if spec.time_resolution == "day" else "poisson"
     with pm.Model(coords=model_coords(data, spec)) as model:
-        prior = spec.prior
-        mu_log = _random_variable("mu_log", prior("mu_log"), "stream", data.observed_rates())
-        mu_verification = _random_variable("mu_verification", prior("mu_verification"))
-        mu_tier = _random_variable("mu_tier", prior("mu_tier"), "tier") if P > 1 else pt.zeros(0)
-        mu_covariate = (_random_variable("mu_covariate", prior("mu_covariate"), "covariate")
-                        if C else pt.zeros(0))
-        if spec.excitation:
-            branching = _random_variable("branching", prior("branching"), ("source", "target"))
-            ev_self = _random_variable("excite_verification_self", prior("excite_verification_self"))
-            ev_cross = _random_variable("excite_verification_cross", prior("excite_verification_cross"))
-            excite_tier = _random_variable("excite_tier", prior("excite_tier"), "tier") if P > 1 else pt.zeros(0)
-            decay = _random_variable("decay", prior("decay"))
-        else:  # the no-excitation rival: branching fixed at zero (decay then plays no part)
-            branching, ev_self, ev_cross = pt.zeros((K, K)), pt.constant(0.0), pt.constant(0.0)
-            excite_tier, decay = pt.zeros(P - 1), pt.constant(1.0)
-        if J > 1 and spec.truce_effects == "non_centred":
-            truce_sd = _random_variable("truce_sd", prior("truce_sd"))
-            raw = pm.Normal("truce_effect_raw", 0.0, 1.0, dims=("truce", "stream"))
-            truce_effect = pm.Deterministic("truce_effect", truce_sd * raw, dims=("truce", "stream"))
-        elif J > 1 and spec.truce_effects == "centred":
-            truce_sd = _random_variable("truce_sd", prior("truce_sd"))
-            truce_effect = pm.Normal("truce_effect", 0.0, truce_sd, dims=("truce", "stream"))
-        else:
-            truce_effect = pt.zeros((J, K))
-        theta = pt.concatenate([
-            pt.flatten(mu_log), pt.flatten(truce_effect), pt.reshape(mu_verification, (1,)),
-            pt.flatten(mu_tier), pt.flatten(mu_covariate), pt.flatten(branching),
-            pt.reshape(ev_self, (1,)), pt.reshape(ev_cross, (1,)), pt.flatten(excite_tier),
-            pt.reshape(decay, (1,)),
-        ])
-        if spec.observation == "negative_binomial" and spec.time_resolution == "day":
-            dispersion = _random_variable("dispersion", prior("dispersion"))
-            theta = pt.concatenate([theta, pt.reshape(dispersion, (1,))])
+        values = {}
+        for entry in registry():
+            if not entry.exists(spec, dims):
+                values[entry.name] = pt.as_tensor_variable(np.full(dims.shape(entry.dims), entry.fixed))
+            elif entry.scale is not None and spec.truce_effects == "non_centred":
+                raw = pm.Normal(f"{entry.name}_raw", 0.0, 1.0, dims=entry.dims)
+                values[entry.name] = pm.Deterministic(entry.name, values[entry.scale] * raw, dims=entry.dims)
+            elif entry.scale is not None:
+                values[entry.name] = pm.Normal(entry.name, 0.0, values[entry.scale], dims=entry.dims)
+            else:
+                values[entry.name] = _random_variable(entry.name, spec.prior(entry.name), entry.dims,
+                                                      data.observed_rates())
+        order = kernel_order(observation)
+        theta = pt.concatenate([pt.reshape(values[name], (-1,)) for name in order])
         arrays = list(kernel_data(data) if spec.time_resolution == "exact" else daily_kernel_data(data))
         columns = [data.extra_names.index(c) for c in spec.baseline_covariates]
         arrays[-1] = np.ascontiguousarray(data.segments.extra[:, columns])
-        pm.Potential("hawkes_loglik", hawkes_loglike(spec.time_resolution, arrays, theta, K, J, P, C,
-                                                     spec.observation))
+        pm.Potential("hawkes_loglik", hawkes_loglike(spec.time_resolution, arrays, theta, dims, observation))
     return model

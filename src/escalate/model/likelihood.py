@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,13 +16,32 @@ from escalate.model.kernels import (
     daily_loglik_grad,
     exact_loglik_grad,
 )
-from escalate.model.parameters import KERNEL_ORDER, normalize_params
+from escalate.model.parameters import kernel_order, normalize_params
 
 OBSERVATIONS = {"poisson": POISSON, "negative_binomial": NEGATIVE_BINOMIAL}
 
+#: The parameters the compiled kernels take, in their argument order: the kernels' contract,
+#: which the registry's ``kernel_slot`` order must match.
+KERNEL_PARAMETERS = ("mu_log", "truce_effect", "mu_verification", "mu_tier", "mu_covariate", "branching",
+                     "excite_verification_self", "excite_verification_cross", "excite_tier", "decay")
+
+
+def check_kernel_order(observation: str = "poisson") -> tuple[str, ...]:
+    """The registry's kernel order, checked against what the kernels take (a clear error, never
+    a parameter silently dropped or misplaced)."""
+    order = kernel_order(observation)
+    expected = KERNEL_PARAMETERS + (("dispersion",) if observation == "negative_binomial" else ())
+    if order != expected:
+        extra = sorted(set(order) - set(expected))
+        raise ParameterError(
+            f"the parameter registry puts {list(order)} into the likelihood kernels, which take "
+            f"{list(expected)}" + (f"; the kernels have no place for {extra}: extend model/kernels.py and "
+                                   f"model/ops.py before giving it a kernel_slot" if extra else ""))
+    return order
+
 
 def kernel_data(data: TruceData) -> tuple[np.ndarray, ...]:
-    """The data arrays of the exact-time kernel, in its argument order."""
+    """The data arrays of the exact-time kernel, in its argument order (prepared once per data)."""
     ev = data.event_arrays()
     seg = data.segments
     return (ev["times"], ev["streams"], ev["segment"], ev["truce_offsets"],
@@ -29,11 +50,38 @@ def kernel_data(data: TruceData) -> tuple[np.ndarray, ...]:
 
 
 def daily_kernel_data(data: TruceData) -> tuple[np.ndarray, ...]:
-    """The data arrays of the daily kernel, in its argument order."""
+    """The data arrays of the daily kernel, in its argument order (prepared once per data)."""
     days = data.daily_arrays()
     seg = data.segments
     return (days["counts"], days["segment"], days["day_offsets"], seg.truce, seg.verification,
             seg.tier, seg.extra)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a likelihood call needs from a data set, computed once per data set."""
+
+    arrays: tuple[np.ndarray, ...]
+    K: int
+    J: int
+    C: int
+    n_tiers_observed: int
+
+
+#: Prepared kernel inputs per data set (TruceData is immutable; entries go with their data).
+_PREPARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def prepared(data: TruceData) -> Prepared:
+    """The kernel inputs of ``data`` for its resolution, prepared on first use and reused: users
+    call :func:`log_likelihood` in loops (maximum likelihood, profiles)."""
+    found = _PREPARED.get(data)
+    if found is None:
+        arrays = kernel_data(data) if data.resolution == "exact" else daily_kernel_data(data)
+        found = Prepared(arrays, len(data.streams), len(data.truce_ids), len(data.extra_names),
+                         data.n_tiers_observed)
+        _PREPARED[data] = found
+    return found
 
 
 def n_tiers_for(data: TruceData, params: Mapping) -> int:
@@ -69,20 +117,22 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
     """
     if observation not in OBSERVATIONS:
         raise ParameterError(f"observation must be one of {sorted(OBSERVATIONS)}, got {observation!r}")
-    K, J, C = len(data.streams), len(data.truce_ids), len(data.extra_names)
-    P = n_tiers_for(data, params)
-    if P < data.n_tiers_observed:
-        raise ParameterError(f"the data has penalty tiers up to {data.n_tiers_observed - 1} but the "
+    ready = prepared(data)
+    K, J, C = ready.K, ready.J, ready.C
+    P = next((int(np.shape(params[n])[0]) + 1 for n in ("mu_tier", "excite_tier") if n in params),
+             ready.n_tiers_observed)
+    if P < ready.n_tiers_observed:
+        raise ParameterError(f"the data has penalty tiers up to {ready.n_tiers_observed - 1} but the "
                              f"parameters cover tiers 0..{P - 1}; give mu_tier/excite_tier of "
-                             f"length {data.n_tiers_observed - 1}")
+                             f"length {ready.n_tiers_observed - 1}")
     p = normalize_params(params, K, J, P, C)
-    args = [p[n] if p[n].ndim else float(p[n]) for n in KERNEL_ORDER]
-    names = list(KERNEL_ORDER)
+    names = list(check_kernel_order())
+    args = [p[n] if p[n].ndim else float(p[n]) for n in names]
     if data.resolution == "exact":
         if observation != "poisson":
             raise ParameterError("exact event times have a point-process likelihood; the negative "
                                  "binomial applies to daily counts (data.to_daily())")
-        out = exact_loglik_grad(*kernel_data(data), *args)
+        out = exact_loglik_grad(*ready.arrays, *args)
     else:
         dispersion = 1.0
         if observation == "negative_binomial":
@@ -91,7 +141,7 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
             dispersion = float(params["dispersion"])
             p["dispersion"] = np.asarray(dispersion)
             names.append("dispersion")
-        out = daily_loglik_grad(*daily_kernel_data(data), *args, OBSERVATIONS[observation], dispersion)
+        out = daily_loglik_grad(*ready.arrays, *args, OBSERVATIONS[observation], dispersion)
     logp = float(out[0])
     if not gradient:
         return logp

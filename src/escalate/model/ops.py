@@ -1,6 +1,7 @@
 """PyTensor Ops wrapping the compiled likelihood kernels, native in the numba backend.
 
-All parameters travel as one flat vector ``theta`` (layout from :func:`theta_layout`), so an
+All parameters travel as one flat vector ``theta`` (layout from
+:func:`escalate.model.parameters.theta_layout`), so an
 Op has two outputs: the log-likelihood and its gradient with respect to ``theta``. The Op's
 ``pullback`` returns the node's own second output (one kernel call per logp+gradient
 evaluation). The numba registration makes nutpie and pm.sample call the kernel
@@ -27,28 +28,14 @@ from escalate.model.kernels import (
     daily_loglik_grad,
     exact_loglik_grad,
 )
-from escalate.model.parameters import KERNEL_ORDER, parameter_shapes
-
-
-def theta_layout(K: int, J: int, P: int, C: int, observation: str = "poisson") -> list[tuple[str, int, int, tuple[int, ...]]]:
-    """``(name, start, stop, shape)`` of every parameter in the flat vector, kernel order.
-
-    The negative binomial adds ``dispersion`` as the last element.
-    """
-    out, pos = [], 0
-    shapes = parameter_shapes(K, J, P, C)
-    names = list(KERNEL_ORDER) + (["dispersion"] if observation == "negative_binomial" else [])
-    for name in names:
-        shape = shapes.get(name, ())
-        size = int(np.prod(shape)) if shape else 1
-        out.append((name, pos, pos + size, shape))
-        pos += size
-    return out
+from escalate.model.likelihood import check_kernel_order
+from escalate.model.parameters import Dims, theta_layout
 
 
 def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: str):
     """An njit function (data..., theta) -> (logp 0-d, grad like theta) for fixed dimensions."""
-    layout = {name: (start, stop) for name, start, stop, _ in theta_layout(K, J, P, C, observation)}
+    check_kernel_order(observation)
+    layout = {name: (start, stop) for name, start, stop, _ in theta_layout(Dims(K, J, P, C), observation)}
     # offsets of the flat layout, captured as compile-time constants
     o_mu, o_te = layout["mu_log"][0], layout["truce_effect"][0]
     o_mv, o_mt = layout["mu_verification"][0], layout["mu_tier"][0]
@@ -158,9 +145,9 @@ def _numba_funcify_hawkes(op, node=None, **kwargs):
     return op._kernel, KERNEL_VERSION
 
 
-def hawkes_loglike(resolution: str, data_arrays, theta, K: int, J: int, P: int, C: int,
-                   observation: str = "poisson"):
-    """The symbolic log-likelihood at flat parameters ``theta`` (see :func:`theta_layout`)."""
+def hawkes_loglike(resolution: str, data_arrays, theta, dims: Dims, observation: str = "poisson"):
+    """The symbolic log-likelihood at flat parameters ``theta`` (layout
+    :func:`escalate.model.parameters.theta_layout`)."""
     constants = [pt.constant(np.ascontiguousarray(a)) for a in data_arrays]
-    logp, _ = HawkesLogLike(resolution, K, J, P, C, observation)(*constants, theta)
+    logp, _ = HawkesLogLike(resolution, dims.K, dims.J, dims.P, dims.C, observation)(*constants, theta)
     return logp

@@ -1,64 +1,296 @@
-"""Parameter sets with MODEL.md names: validation, effective branching, spectral radius."""
+"""The one parameter registry (MODEL.md section 2) and the arithmetic on parameter sets.
+
+Every parameter is declared once, in :data:`REGISTRY`: its name, dims, support, default prior,
+its slot in the likelihood kernels' flat vector, whether a user's parameter dict must give it,
+the value it takes where a spec does not have it, and the rule that says whether a spec has it
+(e.g. truce effects only with J > 1 truces, dispersion only for the negative binomial). The
+spec's priors, the PyMC model, the Op's flat layout (:func:`theta_layout`),
+:func:`normalize_params`, the posterior draws that forecasts and checks use
+(:func:`posterior_parameters`), SBC's prior draws and the report's tables all derive from it.
+
+Code reads the registry through :func:`registry` at call time, so a parameter added here is
+seen everywhere (or refused with a clear error where a kernel cannot take it), never a silent
+zero.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from escalate.errors import ParameterError
 
-#: Parameter order of the likelihood kernels (after the data arrays).
-KERNEL_ORDER = (
-    "mu_log", "truce_effect", "mu_verification", "mu_tier", "mu_covariate",
-    "branching", "excite_verification_self", "excite_verification_cross", "excite_tier", "decay",
+#: The one symbolic prior value: the log of each stream's observed rate (events/day).
+LOG_OBSERVED_RATE = "log_observed_rate"
+
+
+@dataclass(frozen=True)
+class Dims:
+    """Sizes of a model: K streams, J truces, P penalty tiers, C extra baseline covariates."""
+
+    K: int
+    J: int
+    P: int
+    C: int
+
+    def size(self, dim: str) -> int:
+        """Length of a named dim (``stream``/``source``/``target``, ``truce``, ``tier``, ``covariate``)."""
+        sizes = {"stream": self.K, "source": self.K, "target": self.K, "truce": self.J,
+                 "tier": self.P - 1, "covariate": self.C}
+        if dim not in sizes:
+            raise ParameterError(f"unknown dim {dim!r}; dims are {sorted(sizes)}")
+        return sizes[dim]
+
+    def shape(self, dims: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(self.size(d) for d in dims)
+
+
+def _always(spec, dims: Dims) -> bool:
+    return True
+
+
+def _with_tiers(spec, dims: Dims) -> bool:
+    return dims.P > 1
+
+
+def _with_covariates(spec, dims: Dims) -> bool:
+    return dims.C > 0
+
+
+def _with_excitation(spec, dims: Dims) -> bool:
+    return bool(spec.excitation)
+
+
+def _with_excitation_and_tiers(spec, dims: Dims) -> bool:
+    return bool(spec.excitation) and dims.P > 1
+
+
+def _with_truce_pooling(spec, dims: Dims) -> bool:
+    return dims.J > 1 and spec.truce_effects != "none"
+
+
+def _with_negative_binomial(spec, dims: Dims) -> bool:
+    return spec.time_resolution == "day" and spec.observation == "negative_binomial"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model parameter.
+
+    Attributes
+    ----------
+    name : str
+        The MODEL.md name (a posterior variable).
+    dims : tuple of str
+        Named dims (sizes from :class:`Dims`).
+    support : {"real", "nonnegative", "positive"}
+        Decides which prior distributions a spec may give it (positive ones unless real) and
+        which values a parameter set may hold.
+    prior : dict
+        Default prior (MODEL.md), in the spec's TOML form.
+    kernel_slot : int or None
+        Position in the likelihood kernels' parameter list; None for a hyperparameter.
+    required : bool
+        Whether a user's parameter dict (``log_likelihood``, ``simulate``) must give it;
+        optional effects default to ``fixed``.
+    fixed : float
+        The value where a spec does not have the parameter (0 for effects; the decay of a
+        model without excitation plays no part but must be positive).
+    exists : callable (spec, Dims) -> bool
+        Whether a spec's model has the parameter.
+    scale : str or None
+        For a partially pooled effect: the hyperparameter that is its prior's scale.
+    meaning : str
+    """
+
+    name: str
+    dims: tuple[str, ...]
+    support: str
+    prior: dict[str, Any]
+    kernel_slot: int | None
+    required: bool
+    fixed: float
+    exists: Callable
+    scale: str | None = None
+    meaning: str = ""
+
+
+#: Every parameter, in MODEL.md order (the order of summaries, model variables and SBC draws).
+REGISTRY: tuple[Parameter, ...] = (
+    Parameter("mu_log", ("stream",), "real", {"dist": "Normal", "mu": LOG_OBSERVED_RATE, "sigma": 2.0},
+              0, True, 0.0, _always, meaning="log baseline rate, events/day, at v = 0, tier 0"),
+    Parameter("mu_verification", (), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              2, False, 0.0, _always, meaning="effect of verification on the log baseline"),
+    Parameter("mu_tier", ("tier",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              3, False, 0.0, _with_tiers, meaning="effect of penalty tiers 1..P-1 on the log baseline"),
+    Parameter("mu_covariate", ("covariate",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              4, False, 0.0, _with_covariates, meaning="effects of the extra baseline covariates"),
+    Parameter("branching", ("source", "target"), "nonnegative", {"dist": "Gamma", "alpha": 2.0, "beta": 4.0},
+              5, True, 0.0, _with_excitation, meaning="expected direct offspring per event, at v = 0, tier 0"),
+    Parameter("excite_verification_self", (), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              6, False, 0.0, _with_excitation, meaning="verification effect on self-excitation"),
+    Parameter("excite_verification_cross", (), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              7, False, 0.0, _with_excitation, meaning="verification effect on retaliation"),
+    Parameter("excite_tier", ("tier",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              8, False, 0.0, _with_excitation_and_tiers, meaning="tier effects on excitation"),
+    Parameter("decay", (), "positive", {"dist": "LogNormal", "mu": -0.6931471805599453, "sigma": 1.0},
+              9, True, 1.0, _with_excitation, meaning="omega, per day (mean lag 1/omega days)"),
+    Parameter("truce_sd", (), "positive", {"dist": "HalfNormal", "sigma": 1.0},
+              None, False, 0.0, _with_truce_pooling, meaning="scale of the truce effects"),
+    Parameter("truce_effect", ("truce", "stream"), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              1, False, 0.0, _with_truce_pooling, scale="truce_sd",
+              meaning="per-truce shift of the log baseline (partial pooling)"),
+    # phi of the negative binomial (variance Lam + Lam^2 / phi): median 5, 90% in (0.4, 60)
+    Parameter("dispersion", (), "positive", {"dist": "LogNormal", "mu": 1.6094379124341003, "sigma": 1.5},
+              10, True, 0.0, _with_negative_binomial, meaning="negative binomial dispersion phi"),
 )
+
+#: The observation parameter: in the kernels' flat vector only for the negative binomial.
+DISPERSION = "dispersion"
+
+
+def registry() -> tuple[Parameter, ...]:
+    """The registry as it is now (read at call time, so a changed registry is seen everywhere)."""
+    return REGISTRY
+
+
+def parameter(name: str) -> Parameter:
+    """The registry entry of ``name``; a clear error for an unknown name."""
+    for p in registry():
+        if p.name == name:
+            return p
+    raise ParameterError(f"unknown parameter {name!r}; MODEL.md names are {parameter_names()}")
+
+
+def parameter_names() -> list[str]:
+    """Every parameter name, in MODEL.md order."""
+    return [p.name for p in registry()]
+
+
+def kernel_order(observation: str = "poisson") -> tuple[str, ...]:
+    """Parameter order of the likelihood kernels; the negative binomial appends ``dispersion``."""
+    slotted = sorted((p for p in registry() if p.kernel_slot is not None), key=lambda p: p.kernel_slot)
+    return tuple(p.name for p in slotted if p.name != DISPERSION or observation == "negative_binomial")
+
+
+def dims_for(spec, n_streams: int, n_truces: int) -> Dims:
+    """The :class:`Dims` of a spec fitted to data with ``n_streams`` streams and ``n_truces`` truces."""
+    return Dims(K=n_streams, J=n_truces, P=spec.penalty_tiers, C=len(spec.baseline_covariates))
+
+
+def present(spec, dims: Dims) -> list[Parameter]:
+    """The parameters a spec's model has, in MODEL.md order."""
+    return [p for p in registry() if p.exists(spec, dims)]
 
 
 def parameter_shapes(K: int, J: int, P: int, C: int) -> dict[str, tuple[int, ...]]:
     """Shape of every parameter for K streams, J truces, P tiers and C extra covariates."""
-    return {
-        "mu_log": (K,), "truce_effect": (J, K), "mu_verification": (), "mu_tier": (P - 1,),
-        "mu_covariate": (C,), "branching": (K, K), "excite_verification_self": (),
-        "excite_verification_cross": (), "excite_tier": (P - 1,), "decay": (),
-    }
+    dims = Dims(K, J, P, C)
+    return {p.name: dims.shape(p.dims) for p in registry()}
 
 
-#: Parameters that may be omitted (zero) in a user's dict.
-_OPTIONAL_ZERO = {"truce_effect", "mu_covariate", "mu_verification", "mu_tier",
-                  "excite_verification_self", "excite_verification_cross", "excite_tier"}
+def theta_layout(dims: Dims, observation: str = "poisson") -> list[tuple[str, int, int, tuple[int, ...]]]:
+    """``(name, start, stop, shape)`` of every parameter in the kernels' flat vector ``theta``."""
+    out, pos = [], 0
+    for name in kernel_order(observation):
+        shape = dims.shape(parameter(name).dims)
+        size = int(np.prod(shape)) if shape else 1
+        out.append((name, pos, pos + size, shape))
+        pos += size
+    return out
 
 
 def normalize_params(params: Mapping, K: int, J: int, P: int, C: int) -> dict[str, np.ndarray]:
     """Check a dict of MODEL.md-named parameters and return float64 arrays of exact shapes.
 
-    Optional effects (truce_effect, covariate and tier effects) default to zero when absent;
-    ``mu_log``, ``branching`` and ``decay`` are required. Scalars become 0-d arrays.
+    The kernel parameters (without ``dispersion``, which belongs to the observation model) are
+    returned; optional effects (truce_effect, covariate and tier effects) default to zero when
+    absent; ``mu_log``, ``branching`` and ``decay`` are required. Scalars become 0-d arrays.
     """
-    shapes = parameter_shapes(K, J, P, C)
-    known = set(shapes) | {"truce_sd", "dispersion"}
-    unknown = sorted(set(params) - known)
+    known, entries = _normalize_plan(Dims(K, J, P, C))
+    unknown = [name for name in params if name not in known]
     if unknown:
-        raise ParameterError(f"unknown parameter(s) {unknown}; MODEL.md names are {sorted(known)}")
+        raise ParameterError(f"unknown parameter(s) {sorted(unknown)}; MODEL.md names are {sorted(known)}")
     out = {}
-    for name, shape in shapes.items():
+    for name, shape, entry in entries:
         if name not in params:
-            if name in _OPTIONAL_ZERO:
-                out[name] = np.zeros(shape)
+            if not entry.required:
+                out[name] = np.full(shape, entry.fixed)
                 continue
             raise ParameterError(f"parameter '{name}' is required (shape {shape})")
         value = np.asarray(params[name], dtype=float)
         if value.shape != shape:
             raise ParameterError(f"parameter '{name}' has shape {value.shape}, expected {shape} "
                                  f"(K={K} streams, J={J} truces, P={P} tiers, C={C} covariates)")
-        if not np.all(np.isfinite(value)):
+        if not np.isfinite(value).all():
             raise ParameterError(f"parameter '{name}' has non-finite values")
+        if entry.support == "nonnegative" and (value < 0).any():
+            raise ParameterError(f"'{name}' must be >= 0 ({entry.meaning})")
+        if entry.support == "positive" and (value <= 0).any():
+            raise ParameterError(f"'{name}' must be > 0 ({entry.meaning})")
         out[name] = value
-    if np.any(out["branching"] < 0):
-        raise ParameterError("'branching' must be >= 0 (expected direct offspring per event)")
-    if not out["decay"] > 0:
-        raise ParameterError("'decay' must be > 0 (per day)")
     return out
+
+
+_PLANS: dict = {}
+
+
+def _normalize_plan(dims: Dims) -> tuple[frozenset, list]:
+    """Known names and (name, shape, entry) of the kernel parameters, cached per registry and dims."""
+    key = (id(registry()), dims)
+    if key not in _PLANS:
+        _PLANS[key] = (frozenset(parameter_names()),
+                       [(name, dims.shape(parameter(name).dims), parameter(name)) for name in kernel_order()])
+    return _PLANS[key]
+
+
+def thinned_indices(total: int, n: int) -> np.ndarray:
+    """``n`` evenly spaced indices into ``total`` flattened posterior draws (all of them if n >= total)."""
+    return np.unique(np.linspace(0, total - 1, min(int(n), int(total))).round().astype(np.int64))
+
+
+def posterior_parameters(fit, indices: np.ndarray) -> dict[str, np.ndarray]:
+    """Every kernel parameter (and ``dispersion``) at the chosen posterior draws, leading draw dim.
+
+    A parameter the fit's spec has must be in the posterior (else a clear error, never a silent
+    zero); one it does not have takes its registry value ``fixed`` (zero effects; a decay of 1
+    where there is no excitation).
+    """
+    post = fit.posterior_draws()
+    dims = dims_for(fit.spec, len(fit.data.streams), len(fit.data.truce_ids))
+    n = len(indices)
+    out = {}
+    for name in kernel_order("negative_binomial"):
+        entry = parameter(name)
+        shape = dims.shape(entry.dims)
+        if name in post:
+            out[name] = np.asarray(post[name][indices], dtype=float)
+        elif entry.exists(fit.spec, dims) and not _given_draws(fit):
+            raise ParameterError(f"the posterior has no '{name}', which the spec {fit.spec.source} has; "
+                                 f"the fit is incomplete (refit, or give it to fit_from_draws)")
+        else:  # not in this spec's model, or an effect left out of given draws (documented: zero)
+            out[name] = np.full((n, *shape), entry.fixed)
+    return out
+
+
+def _given_draws(fit) -> bool:
+    """Whether the fit holds given parameter draws (``fit_from_draws``), not a sampled posterior."""
+    return json.loads(fit.tree.attrs.get("run", "{}")).get("sampler") == "fit_from_draws"
+
+
+def state_rates(p: Mapping, j: int, verification: float, tiers, extras) -> tuple[np.ndarray, np.ndarray]:
+    """Baseline rates ``mu[n, k]`` (events/day) and effective branching ``alpha[n, i, k]`` at one
+    covariate state of truce ``j``, for parameter arrays with a leading draw dim (MODEL.md 2)."""
+    pad = np.concatenate([np.zeros((len(p["decay"]), 1)), p["mu_tier"]], axis=1)
+    eta = (p["mu_log"] + p["truce_effect"][:, j] + p["mu_verification"][:, None] * verification
+           + pad[:, tiers] + (p["mu_covariate"] @ extras)[:, None])
+    alpha = effective_branching(p["branching"], p["excite_verification_self"],
+                                p["excite_verification_cross"], p["excite_tier"], verification, tiers)
+    return np.exp(eta), alpha
 
 
 def effective_branching(branching, excite_verification_self, excite_verification_cross,

@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from escalate.errors import SpecError
+import numpy as np
+
+from escalate.errors import EscalateInputError, SpecError
 
 STATUS_QUO = "status quo"
 
@@ -174,3 +176,21 @@ def scenarios_from_spec(spec) -> list[Scenario]:
 def collapse_from_spec(spec) -> list[CollapseRule]:
     """The spec's ``[[collapse]]`` tables."""
     return [CollapseRule.from_dict(raw, spec.source) for raw in spec.collapse]
+
+
+def compile_count_rules(rules, streams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The count rules among ``rules`` as the simulators and the outcome scorer take them:
+    ``thresholds[R]`` (events), ``windows[R]`` (days) and ``masks[R, K]`` (streams counted).
+
+    Rules naming a stream that is not in ``streams`` are refused with the known streams.
+    """
+    count_rules = [r for r in rules if r.kind == "count"]
+    for rule in count_rules:
+        unknown = sorted(set(rule.streams) - set(streams))
+        if unknown:
+            raise EscalateInputError(f"collapse rule names unknown stream(s) {unknown}; streams are {list(streams)}")
+    thresholds = np.array([r.threshold for r in count_rules], dtype=float)
+    windows = np.array([r.window_days for r in count_rules], dtype=np.int64)
+    masks = np.array([[not r.streams or s in r.streams for s in streams] for r in count_rules],
+                     dtype=np.bool_).reshape(len(count_rules), len(streams))
+    return thresholds, windows, masks

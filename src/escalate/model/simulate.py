@@ -57,8 +57,7 @@ def simulate(params: Mapping, truces, covariates, streams, seed, *, max_events: 
     rows = []
     for j, truce_id in enumerate(frame.truce_ids):
         times, kinds = simulate_truce(p, seg, j, float(frame.durations[j]), rng, max_events, truce_id)
-        start = frame.truces["start"].iloc[j]
-        clock_times = start + pd.to_timedelta(times, unit="D") if frame.clock == "datetime" else start + times
+        clock_times = frame.to_user_clock(np.full(len(times), truce_id, dtype=object), times).to_numpy()
         rows.append(pd.DataFrame({"truce_id": truce_id, "time": clock_times,
                                   "stream": np.asarray(streams, dtype=object)[kinds]}))
     events = pd.concat(rows, ignore_index=True)
@@ -66,7 +65,7 @@ def simulate(params: Mapping, truces, covariates, streams, seed, *, max_events: 
     provenance = {"simulated": {"seed": seed_info,
                                 "params": {k: np.asarray(v).tolist() for k, v in p.items()}}}
     return TruceData.from_frames(events, frame.truces[["truce_id", "start", "end"]],
-                                 _covariate_rows(frame), streams=streams, provenance=provenance)
+                                 frame.covariate_rows(), streams=streams, provenance=provenance)
 
 
 def simulate_truce(p: dict, seg, j: int, T: float, rng: np.random.Generator, max_events: int,
@@ -112,14 +111,3 @@ def simulate_truce(p: dict, seg, j: int, T: float, rng: np.random.Generator, max
     t_all, k_all = np.concatenate(times), np.concatenate(kinds)
     order = np.lexsort((k_all, t_all))
     return t_all[order], k_all[order]
-
-
-def _covariate_rows(data: TruceData) -> pd.DataFrame:
-    """The covariate rows of ``data`` back on the user's clock (for rebuilding TruceData)."""
-    cov = data.covariates.copy()
-    starts = cov["truce_id"].map(data.truces.set_index("truce_id")["start"])
-    if data.clock == "datetime":
-        cov["start"] = starts + pd.to_timedelta(cov["time"], unit="D")
-    else:
-        cov["start"] = starts + cov["time"]
-    return cov.drop(columns="time")

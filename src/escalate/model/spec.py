@@ -18,6 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from escalate.errors import SpecError
+from escalate.model.parameters import (
+    LOG_OBSERVED_RATE,
+    parameter,
+    parameter_names,
+    registry,
+)
 from escalate.model.scenarios import (  # validate now: typos fail early
     CollapseRule,
     Scenario,
@@ -35,24 +41,6 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "StudentT": (("nu", "mu", "sigma"), ("nu", "sigma")),
 }
 
-#: The one symbolic prior value: the log of each stream's observed rate (events/day).
-LOG_OBSERVED_RATE = "log_observed_rate"
-
-#: Parameter -> (support, default prior). Support decides which distributions are allowed.
-PARAMETERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "mu_log": ("real", {"dist": "Normal", "mu": LOG_OBSERVED_RATE, "sigma": 2.0}),
-    "mu_verification": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
-    "mu_tier": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
-    "mu_covariate": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
-    "branching": ("positive", {"dist": "Gamma", "alpha": 2.0, "beta": 4.0}),
-    "excite_verification_self": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
-    "excite_verification_cross": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
-    "excite_tier": ("real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0}),
-    "decay": ("positive", {"dist": "LogNormal", "mu": -0.6931471805599453, "sigma": 1.0}),
-    "truce_sd": ("positive", {"dist": "HalfNormal", "sigma": 1.0}),
-    # phi of the negative binomial (variance Lam + Lam^2 / phi): median 5, 90% in (0.4, 60)
-    "dispersion": ("positive", {"dist": "LogNormal", "mu": 1.6094379124341003, "sigma": 1.5}),
-}
 _POSITIVE_DISTS = {"HalfNormal", "LogNormal", "Gamma", "Exponential"}
 
 TIME_RESOLUTIONS = ("exact", "day")
@@ -78,8 +66,8 @@ class Prior:
         dist = raw["dist"]
         if dist not in DISTRIBUTIONS:
             raise SpecError(f"{where}: unknown dist {dist!r}; use one of {sorted(DISTRIBUTIONS)}")
-        support = PARAMETERS[name][0]
-        if support == "positive" and dist not in _POSITIVE_DISTS:
+        support = parameter(name).support
+        if support != "real" and dist not in _POSITIVE_DISTS:
             raise SpecError(f"{where}: {name} is positive, so its prior must be one of "
                             f"{sorted(_POSITIVE_DISTS)}, not {dist}")
         names, positive = DISTRIBUTIONS[dist]
@@ -234,10 +222,10 @@ class ModelSpec:
         priors_raw = raw.get("priors", {})
         if not isinstance(priors_raw, dict):
             raise SpecError(f"{source}: [priors] must be a table")
-        _reject_unknown(priors_raw, set(PARAMETERS), "priors.", source)
+        _reject_unknown(priors_raw, set(parameter_names()), "priors.", source)
         priors = []
-        for name, (_, default) in PARAMETERS.items():
-            priors.append((name, Prior.from_dict(name, priors_raw.get(name, default), source)))
+        for entry in registry():
+            priors.append((entry.name, Prior.from_dict(entry.name, priors_raw.get(entry.name, entry.prior), source)))
         kw["priors"] = tuple(priors)
         sampler_raw = raw.get("sampler", {})
         if not isinstance(sampler_raw, dict):
@@ -282,9 +270,9 @@ class ModelSpec:
 
     def with_priors(self, **priors: dict[str, Any]) -> "ModelSpec":
         """A copy with some priors replaced, given as dicts (``dist`` plus parameters)."""
-        unknown = sorted(set(priors) - set(PARAMETERS))
+        unknown = sorted(set(priors) - set(parameter_names()))
         if unknown:
-            raise SpecError(f"unknown prior name(s) {unknown}; known: {sorted(PARAMETERS)}")
+            raise SpecError(f"unknown prior name(s) {unknown}; known: {sorted(parameter_names())}")
         current = dict(self.priors)
         for name, raw in priors.items():
             current[name] = Prior.from_dict(name, raw, self.source)

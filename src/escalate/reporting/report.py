@@ -32,7 +32,7 @@ from escalate.checking.posterior import (
     observed_daily_counts,
 )
 from escalate.errors import EscalateInputError
-from escalate.model.parameters import spectral_radius
+from escalate.model.parameters import kernel_order, spectral_radius
 from escalate.model.priors import prior_draws
 from escalate.reporting import plots
 from escalate.storage import atomic_directory
@@ -112,8 +112,7 @@ def build_content(fit, forecast, command: str | None = None) -> Content:
 
     if data.resolution == "exact":
         point = {k: np.median(v, axis=0) for k, v in fit.posterior_draws().items()
-                 if k in ("mu_log", "truce_effect", "mu_verification", "mu_tier", "mu_covariate", "branching",
-                          "excite_verification_self", "excite_verification_cross", "excite_tier", "decay")}
+                 if k in kernel_order()}
         t["goodness_of_fit"] = time_rescaling_test(data, point).assign(test="time rescaling, KS vs Exp(1)")
     else:
         t["goodness_of_fit"] = pit_test(randomized_pit(fit, draws=200)).assign(test="randomised PIT, KS vs U(0,1)")
