@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import xarray as xr
@@ -39,24 +40,36 @@ def atomic_write_text(path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def atomic_directory(path: Path, write) -> None:
-    """Call ``write(tmp)`` on a temporary sibling of ``path``, then move it into place."""
+@contextmanager
+def staged_directory(path, *, copy_existing: bool = False):
+    """Yield a temporary sibling of the folder ``path``; when the block succeeds, it replaces
+    ``path`` (two renames); on any exception (Ctrl-C included) it is removed and ``path`` is
+    untouched. ``copy_existing`` starts the staging folder as a copy of ``path``.
+
+    The one mechanism behind every folder escalate writes (fits, forecasts, reports, runs).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         shutil.rmtree(tmp)
-        write(tmp)
+        if copy_existing:
+            shutil.copytree(path, tmp)
+        yield tmp
+        old = path.with_name(f".{path.name}.old.tmp")
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def atomic_directory(path, write) -> None:
+    """Call ``write(tmp)`` on a temporary sibling of ``path``, then move it into place."""
+    with staged_directory(path) as tmp:
+        write(tmp)
 
 
 def save_tree(tree: xr.DataTree, path) -> None:

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from escalate.forecasting.kernels import daily_history
+from escalate.forecasting.run import segment_rates
 from escalate.model.parameters import (
     posterior_parameters,
     spectral_radius,
@@ -19,17 +21,6 @@ def draw_indices(fit, draws: int) -> np.ndarray:
     """At most ``draws`` evenly spaced indices into the fit's flattened posterior draws."""
     post = fit.tree["posterior"]
     return thinned_indices(post.sizes["chain"] * post.sizes["draw"], draws)
-
-
-def segment_rates(fit, p, j):
-    """mu[n, s, k] and alpha[n, s, i, k] for the segments of truce j (parameter arrays ``p``
-    with a leading draw dim, from :func:`escalate.model.parameters.posterior_parameters`)."""
-    data = fit.data
-    seg = data.segments
-    columns = [data.extra_names.index(c) for c in fit.spec.baseline_covariates]
-    rates = [state_rates(p, j, seg.verification[s], seg.tier[s], seg.extra[s, columns])
-             for s in range(seg.offsets[j], seg.offsets[j + 1])]
-    return np.stack([r[0] for r in rates], axis=1), np.stack([r[1] for r in rates], axis=1)
 
 
 def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
@@ -49,13 +40,7 @@ def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
     if data.resolution == "day":
         days = data.daily_arrays()
         mine = slice(days["day_offsets"][j], days["day_offsets"][j + 1])
-        y, s_of_day = days["counts"][mine], days["segment"][mine] - lo
-        r, c = np.exp(-w), (1 - np.exp(-w)) ** 2 / w
-        H = np.zeros((len(w), len(data.streams)))
-        out = np.empty((len(w), len(y), len(data.streams)))
-        for d in range(len(y)):
-            out[:, d] = mu[:, s_of_day[d]] + c[:, None] * H
-            H = r[:, None] * H + np.einsum("nik,i->nk", alpha[:, s_of_day[d]], y[d])
+        out, _ = daily_history(days["counts"][mine], days["segment"][mine] - lo, mu, alpha, w)
     else:
         ev = data.event_arrays()
         mine = slice(ev["truce_offsets"][j], ev["truce_offsets"][j + 1])

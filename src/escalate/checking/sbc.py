@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from escalate.errors import SimulationExplosionError, SpecError
+from escalate.inference.diagnostics import DiagnosticsWarning
 from escalate.inference.fit import fit
 from escalate.model.parameters import LOG_OBSERVED_RATE, dims_for, present
 from escalate.model.priors import prior_draws
@@ -115,7 +116,8 @@ def sbc(spec: ModelSpec, truces, covariates, n: int, *, parameters=DEFAULT_PARAM
             skipped += 1
             continue
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # short SBC fits: their diagnostics are not the point here
+            # short SBC fits: their diagnostics are not the point here (ranks are; only that warning)
+            warnings.simplefilter("ignore", DiagnosticsWarning)
             result = fit(data, spec, draws=draws, tune=tune, chains=chains, seed=int(rng.integers(2**31)))
         post = result.posterior_draws()
         for name in parameters:

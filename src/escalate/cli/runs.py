@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import sys
-import tempfile
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from escalate.errors import EscalateInputError, FileFormatError
 from escalate.inference.result import library_versions
-from escalate.storage import sha256_file
+from escalate.storage import sha256_file, staged_directory
 from escalate.version import __version__
 
 RUN_FORMAT_VERSION = 1
@@ -58,19 +56,8 @@ def staged_run(path: Path, *, force: bool, new: bool):
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed process
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        if not new:
-            shutil.rmtree(tmp)
-            shutil.copytree(path, tmp)
+    with staged_directory(path, copy_existing=not new) as tmp:
         yield tmp
-        old = path.with_name(f".{path.name}.old.tmp")
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_manifest(run: Path) -> dict:

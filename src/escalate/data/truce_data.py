@@ -19,6 +19,12 @@ import pandas as pd
 
 from escalate.data.covariates import SegmentTable, build_segments
 from escalate.data.daily import aggregate_to_days, build_counts, check_whole_days
+from escalate.data.rules import (
+    check_penalty_tiers,
+    check_streams_named,
+    check_unique_truce_ids,
+    check_verification,
+)
 from escalate.data.tables import (
     clock_kind,
     common_clock,
@@ -106,9 +112,7 @@ class TruceData:
         ev["truce_id"] = ev["truce_id"].astype(str)
         ev["stream"] = stream_labels(ev["stream"])
         _known_truces(ev, truce_table, ev_label)
-        empty = ev["stream"] == ""
-        if empty.any():
-            raise DataValidationError(f"{ev_label}: 'stream' is empty at {describe_rows(np.flatnonzero(empty))}")
+        check_streams_named(ev["stream"], ev_label)
         stamps = to_clock(ev["time"], clock, "time", ev_label)
         starts = ev["truce_id"].map(truce_table.set_index("truce_id")["start"])
         ev["time"] = days_between(stamps, starts, clock)
@@ -350,11 +354,7 @@ def _truce_table(tr, label, time_frames, cov, cov_label) -> tuple[pd.DataFrame, 
     require_columns(cov, ["truce_id", "start", "verification", "penalty_tier"], cov_label)
     tr = tr.reset_index(drop=True)
     tr["truce_id"] = tr["truce_id"].astype(str)
-    dup = tr["truce_id"].duplicated(keep=False)
-    if dup.any():
-        raise DataValidationError(
-            f"{label}: duplicate truce_id {sorted(set(tr.loc[dup, 'truce_id']))} at "
-            f"{describe_rows(np.flatnonzero(dup))}; each truce needs a unique id")
+    check_unique_truce_ids(tr["truce_id"], label)
     frames = {"truces": (tr, "start", label), **time_frames, "covariates": (cov, "start", cov_label)}
     clock = common_clock(frames)
     start = to_clock(tr["start"], clock, "start", label)
@@ -384,17 +384,9 @@ def _covariate_table(cov, label, truce_table, clock) -> tuple[pd.DataFrame, tupl
     _known_truces(cov, truce_table, label)
     cov["stream"] = stream_labels(cov["stream"]) if "stream" in cov else ""
     verification = require_finite(cov, "verification", label)
-    bad = (verification < 0) | (verification > 1)
-    if bad.any():
-        raise DataValidationError(
-            f"{label}: verification must lie in [0, 1] (0 = none, 1 = joint verification cell); "
-            f"{describe_rows(np.flatnonzero(bad))} have {verification[bad][:3].tolist()}")
+    check_verification(verification, label)
     tier = require_finite(cov, "penalty_tier", label)
-    bad = (tier < 0) | (tier != np.round(tier))
-    if bad.any():
-        raise DataValidationError(
-            f"{label}: penalty_tier must be a whole number >= 0 (0 = no consequence); "
-            f"{describe_rows(np.flatnonzero(bad))} have {tier[bad][:3].tolist()}")
+    check_penalty_tiers(tier, label)
     extra_names = tuple(c for c in cov.columns if c not in _COVARIATE_KNOWN
                         and pd.api.types.is_numeric_dtype(cov[c]))
     for name in extra_names:

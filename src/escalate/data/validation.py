@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from escalate.data.daily import long_counts
+from escalate.data.rules import (
+    check_penalty_tiers,
+    check_streams_named,
+    check_unique_truce_ids,
+    check_verification,
+)
 from escalate.data.tables import (
     clock_kind,
     read_table,
@@ -21,7 +26,7 @@ from escalate.data.tables import (
     to_clock,
 )
 from escalate.data.truce_data import TruceData
-from escalate.errors import DataValidationError, describe_rows
+from escalate.errors import DataValidationError
 
 KINDS = {
     "events": ["truce_id", "time", "stream"],
@@ -55,31 +60,19 @@ def _checks(kind: str, frame: pd.DataFrame, label: str):
         return lambda: require_finite(frame, column, label)
 
     def verification_range():
-        v = pd.to_numeric(frame["verification"], errors="coerce")
-        bad = (v < 0) | (v > 1)
-        if bad.any():
-            raise DataValidationError(f"{label}: verification must lie in [0, 1]; "
-                                      f"{describe_rows(np.flatnonzero(bad))} have {v[bad].head(3).tolist()}")
+        check_verification(frame["verification"], label)
 
     def tiers():
-        t = pd.to_numeric(frame["penalty_tier"], errors="coerce")
-        bad = t.notna() & ((t < 0) | (t != t.round()))
-        if bad.any():
-            raise DataValidationError(f"{label}: penalty_tier must be a whole number >= 0; "
-                                      f"{describe_rows(np.flatnonzero(bad))} have {t[bad].head(3).tolist()}")
+        check_penalty_tiers(frame["penalty_tier"], label)
 
     def unique_ids():
-        dup = frame["truce_id"].astype(str).duplicated(keep=False)
-        if dup.any():
-            raise DataValidationError(f"{label}: duplicate truce_id at {describe_rows(np.flatnonzero(dup))}")
+        check_unique_truce_ids(frame["truce_id"], label)
 
     def counts_values():
         long_counts(frame, label)
 
     def empty_streams():
-        empty = frame["stream"].astype("string").fillna("").str.strip() == ""
-        if empty.any():
-            raise DataValidationError(f"{label}: 'stream' is empty at {describe_rows(np.flatnonzero(empty))}")
+        check_streams_named(frame["stream"], label)
 
     if kind == "events":
         return [clock_column("time"), empty_streams]

@@ -237,18 +237,26 @@ def exact_residual(times, streams, segment, T, alpha_hist, decay):
 
 
 @njit(parallel=True, **JIT)
-def daily_state(counts, segment, alpha_hist, decay):
-    """H_k after the observed days: H(d + 1) = r H(d) + sum_i alpha_{i,k}(d) y_i(d), per draw."""
+def daily_history(counts, segment, mu_hist, alpha_hist, decay):
+    """The daily model (MODEL.md 3b) run over observed days, per draw: the expected counts
+    ``rate[d, day, k] = mu_hist[d, s, k] + c H_k(day)`` (``c = (1 - r)^2 / decay``,
+    ``r = exp(-decay)``) and the excitation state ``H[d, k]`` after the last day, with
+    ``H(day + 1) = r H(day) + sum_i alpha_{i,k}(day) y_i(day)``. The one place, outside the
+    likelihood kernel, where this recursion is written."""
     D = decay.shape[0]
-    K = alpha_hist.shape[2]
-    out = np.zeros((D, K))
+    days, K = counts.shape
+    rate = np.zeros((D, days, K))
+    state = np.zeros((D, K))
     for d in prange(D):
         r = math.exp(-decay[d])
-        for day in range(counts.shape[0]):
+        c = (1.0 - r) ** 2 / decay[d]
+        for day in range(days):
             s = segment[day]
+            for k in range(K):
+                rate[d, day, k] = mu_hist[d, s, k] + c * state[d, k]
             for k in range(K):
                 A = 0.0
                 for i in range(K):
                     A += alpha_hist[d, s, i, k] * counts[day, i]
-                out[d, k] = r * out[d, k] + A
-    return out
+                state[d, k] = r * state[d, k] + A
+    return rate, state

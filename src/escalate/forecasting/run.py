@@ -15,7 +15,7 @@ import pandas as pd
 
 from escalate.errors import EscalateInputError
 from escalate.forecasting.kernels import (
-    daily_state,
+    daily_history,
     exact_residual,
     simulate_daily_paths,
     simulate_exact_paths,
@@ -115,14 +115,24 @@ def _scenario_states(fit, scenario: Scenario, j: int, horizon: int):
     return np.array([0.0, float(scenario.from_day)]), [quo, new]
 
 
+def segment_rates(fit, p, j):
+    """mu[n, s, k] and alpha[n, s, i, k] for the segments of truce j (parameter arrays ``p``
+    with a leading draw dim, from :func:`escalate.model.parameters.posterior_parameters`)."""
+    data = fit.data
+    seg = data.segments
+    columns = [data.extra_names.index(c) for c in fit.spec.baseline_covariates]
+    rates = [state_rates(p, j, seg.verification[s], seg.tier[s], seg.extra[s, columns])
+             for s in range(seg.offsets[j], seg.offsets[j + 1])]
+    return np.stack([r[0] for r in rates], axis=1), np.stack([r[1] for r in rates], axis=1)
+
+
 def _history(fit, j: int, p, tail_days: int):
     """Residual excitation (exact) or excitation state (daily) per draw, and the last days' counts."""
     data = fit.data
     seg = data.segments
-    lo, hi = seg.offsets[j], seg.offsets[j + 1]
+    lo = seg.offsets[j]
     K = len(data.streams)
-    alpha_hist = np.stack([state_rates(p, j, seg.verification[s], seg.tier[s], seg.extra[s][
-        [data.extra_names.index(c) for c in fit.spec.baseline_covariates]])[1] for s in range(lo, hi)], axis=1)
+    mu_hist, alpha_hist = segment_rates(fit, p, j)
     T = float(data.durations[j])
     if data.resolution == "exact":
         ev = data.event_arrays()
@@ -137,7 +147,7 @@ def _history(fit, j: int, p, tail_days: int):
         days = data.daily_arrays()
         mine = slice(days["day_offsets"][j], days["day_offsets"][j + 1])
         counts = days["counts"][mine]
-        state = daily_state(counts, days["segment"][mine] - lo, alpha_hist, p["decay"])
+        _, state = daily_history(counts, days["segment"][mine] - lo, mu_hist, alpha_hist, p["decay"])
         tail = np.zeros((tail_days, K))
         n = min(tail_days, len(counts))
         if n:

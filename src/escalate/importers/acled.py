@@ -12,7 +12,7 @@ from escalate.importers.common import (
     check_mapping,
     load_mapping,
     parse_count,
-    read_table,
+    read_export,
     rows_error,
     to_day,
 )
@@ -80,7 +80,7 @@ def read_acled(path: str | os.PathLike, mapping: PartyMapping | str | os.PathLik
     mapping = load_mapping(mapping)
     actor_columns = check_mapping(mapping, ACLED)
     needed = ["event_date", "event_type", "sub_event_type", "country", "fatalities", *actor_columns]
-    table, hxl = read_table(path, ACLED, needed)
+    table, hxl = read_export(path, ACLED, needed)
     dates, date_format = _parse_event_dates(path, table["event_date"])
     frame = table[["event_type", "sub_event_type", "country", *actor_columns]].assign(
         date=dates, fatalities=parse_count(path, "fatalities", table["fatalities"]))

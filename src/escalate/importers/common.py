@@ -62,7 +62,7 @@ def check_mapping(mapping: PartyMapping, spec: SourceSpec) -> tuple[str, ...]:
     return actor_columns
 
 
-def read_table(path: str | os.PathLike, spec: SourceSpec, needed: list[str]) -> tuple[pd.DataFrame, bool]:
+def read_export(path: str | os.PathLike, spec: SourceSpec, needed: list[str]) -> tuple[pd.DataFrame, bool]:
     """Read the ``needed`` columns of a CSV file as stripped strings.
 
     The index is the 0-based row position below the header line. A second header row of

@@ -12,7 +12,7 @@ from escalate.importers.common import (
     check_mapping,
     load_mapping,
     parse_count,
-    read_table,
+    read_export,
     rows_error,
     to_day,
 )
@@ -81,7 +81,7 @@ def read_ucdp_ged(path: str | os.PathLike, mapping: PartyMapping | str | os.Path
     mapping = load_mapping(mapping)
     actor_columns = check_mapping(mapping, UCDP_GED)
     needed = ["type_of_violence", "country", "date_start", "date_end", "best", *actor_columns]
-    table = read_table(path, UCDP_GED, needed)[0]
+    table = read_export(path, UCDP_GED, needed)[0]
     start, end = (_parse_iso(path, c, table[c]) for c in ("date_start", "date_end"))
     if (reversed_ := end < start).any():
         raise rows_error(path, "date_end", table["date_end"], reversed_, "a date on or after date_start")
