@@ -1,22 +1,19 @@
 """Files on disk, written so that a crash never leaves half of one: zarr stores, JSON, CSV.
 
-One atomic writer (:func:`atomic_directory` for folders, :func:`atomic_write_text` for files),
-one file hash (:func:`sha256_file`), one zarr reader/writer (:func:`save_tree`,
-:func:`load_tree`; zarr format 2, never pickle). Used by every wing that writes.
+One file hash (:func:`sha256_file`) and one zarr reader/writer (:func:`save_tree`,
+:func:`load_tree`; zarr format 2, never pickle), written through the one atomic writer of
+:mod:`escalate.folders`. Used by every wing that writes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import xarray as xr
 
 from escalate.errors import FileFormatError
+from escalate.folders import atomic_directory
 
 
 def sha256_file(path) -> str:
@@ -26,50 +23,6 @@ def sha256_file(path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to a temporary sibling of ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextmanager
-def staged_directory(path, *, copy_existing: bool = False):
-    """Yield a temporary sibling of the folder ``path``; when the block succeeds, it replaces
-    ``path`` (two renames); on any exception (Ctrl-C included) it is removed and ``path`` is
-    untouched. ``copy_existing`` starts the staging folder as a copy of ``path``.
-
-    The one mechanism behind every folder escalate writes (fits, forecasts, reports, runs).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        shutil.rmtree(tmp)
-        if copy_existing:
-            shutil.copytree(path, tmp)
-        yield tmp
-        old = path.with_name(f".{path.name}.old.tmp")
-        if path.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def atomic_directory(path, write) -> None:
-    """Call ``write(tmp)`` on a temporary sibling of ``path``, then move it into place."""
-    with staged_directory(path) as tmp:
-        write(tmp)
 
 
 def save_tree(tree: xr.DataTree, path) -> None:
@@ -84,5 +37,6 @@ def load_tree(path) -> xr.DataTree:
         raise FileFormatError(f"{path}: not found")
     try:
         return xr.open_datatree(path, engine="zarr", zarr_format=2, consolidated=True).load()
-    except (OSError, ValueError, KeyError) as exc:
-        raise FileFormatError(f"{path}: not a readable escalate zarr store ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - any failure to read the store: a damaged or foreign file
+        raise FileFormatError(f"{path}: not a readable escalate zarr store ({type(exc).__name__}: {exc}); "
+                              f"it is damaged or was not written by escalate") from None

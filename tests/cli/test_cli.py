@@ -294,7 +294,7 @@ def test_demo_runs_the_embedded_synthetic_example_without_any_data_folder(tmp_pa
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     refused = run("demo", "--quiet", "--fast", "--out", tmp_path / "mine")
-    assert refused.returncode == 2 and "not written by `escalate demo`" in refused.stderr
+    assert refused.returncode == 2 and "replaces only an escalate demo" in refused.stderr
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
 
 

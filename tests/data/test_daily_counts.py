@@ -29,9 +29,14 @@ def test_missing_days_are_listed_unless_filled():
     with pytest.raises(DataValidationError) as info:
         TruceData.from_daily_counts(counts, truces, covs)
     assert "x day 1 (a)" in str(info.value) and "fill_missing=0" in str(info.value)
-    data = TruceData.from_daily_counts(counts, truces, covs, fill_missing=0)
-    assert data.daily_arrays()["counts"][:, 0].tolist() == [1, 0, 2, 0]
-    assert data.provenance["filled_cells"] == 2
+    # days without a row inside the observed period are zeros; day 3, after the last counted date,
+    # has not been observed: filling it would invent a quiet day
+    with pytest.raises(DataValidationError, match="run past the last date of the counts"):
+        TruceData.from_daily_counts(counts, truces, covs, fill_missing=0)
+    observed = truces.assign(end=[3.0])
+    data = TruceData.from_daily_counts(counts, observed, covs, fill_missing=0)
+    assert data.daily_arrays()["counts"][:, 0].tolist() == [1, 0, 2]
+    assert data.provenance["filled_cells"] == 1
 
 
 @pytest.mark.parametrize("mutate,needle", [

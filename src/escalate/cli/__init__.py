@@ -14,7 +14,11 @@ from __future__ import annotations
 import sys
 
 from escalate.cli.parser import build_parser
-from escalate.cli.signals import install_interrupt_handlers, interrupt_status
+from escalate.cli.signals import (
+    install_interrupt_handlers,
+    interrupt_status,
+    interrupted_message,
+)
 from escalate.errors import EscalateInputError
 
 __all__ = ["main"]
@@ -38,7 +42,7 @@ def main(argv=None) -> int:
         print(f"escalate: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("escalate: interrupted; nothing was written", file=sys.stderr)
+        print(interrupted_message(), file=sys.stderr)
         return interrupt_status()
     except Exception as exc:  # an internal error: say so, keep the traceback for --debug
         if debug:

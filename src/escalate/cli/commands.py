@@ -19,10 +19,15 @@ from escalate.cli.demo import cmd_demo
 from escalate.cli.runs import (
     RUN_FORMAT_VERSION,
     append_archive,
+    check_archive,
+    check_no_shrink,
     copy_inputs,
     now,
     read_manifest,
+    run_session,
+    seal,
     staged_run,
+    verify_run,
     versions,
     write_json,
 )
@@ -31,7 +36,16 @@ from escalate.cli.text import diagnostics_lines, emit, headline_text, interactiv
 from escalate.data.daily import aggregate_to_days
 from escalate.data.truce_data import TruceData
 from escalate.data.validation import validate_files
-from escalate.errors import EscalateInputError
+from escalate.errors import EscalateInputError, SimulationExplosionError
+from escalate.folders import (
+    MANIFEST,
+    atomic_directory,
+    atomic_write_text,
+    check_output_folder,
+    check_writable_parent,
+    folder_lock,
+    recover,
+)
 from escalate.forecasting.result import load_forecast
 from escalate.forecasting.run import run_forecast
 from escalate.importers import read_acled, read_ucdp_ged
@@ -41,7 +55,6 @@ from escalate.inference.result import load_fit
 from escalate.model.simulate import simulate
 from escalate.model.spec import ModelSpec
 from escalate.reporting.report import report
-from escalate.storage import atomic_directory, atomic_write_text
 
 
 def _need(path, flag: str) -> Path:
@@ -114,19 +127,22 @@ def _stage_fit(tmp: Path, result, spec_path: Path, inputs: dict) -> dict:
     return copy_inputs(tmp, {k: str(v) for k, v in inputs.items()})
 
 
+def command_line() -> str:
+    """This process's command, for locks and manifests."""
+    return " ".join(["escalate", *sys.argv[1:]])
+
+
 def cmd_fit(args) -> int:
     spec = ModelSpec.from_toml(args.model)
     data, inputs = load_data(args, spec)
     out = Path(args.out)
-    if out.exists() and not args.force:  # fail before sampling, not after
-        raise EscalateInputError(f"{out} already exists; choose another --out or pass --force to replace it")
-    result, seconds, sampling = run_fit(data, spec, args, args.seed)
-    with interrupt_guard(), staged_run(out, force=args.force, new=True) as tmp:
-        described = _stage_fit(tmp, result, Path(args.model), inputs)
-        manifest = _manifest(spec, result.data, described, result, args.seed, seconds,
-                             [{"event": "fit", "at": now(), "data_hash": result.data.data_hash}], sampling)
-
-        write_json(tmp / "manifest.json", manifest)
+    with run_session(out, command_line(), new=True, force=args.force):  # checked before sampling
+        result, seconds, sampling = run_fit(data, spec, args, args.seed)
+        with interrupt_guard(), staged_run(out, new=True) as tmp:
+            described = _stage_fit(tmp, result, Path(args.model), inputs)
+            manifest = _manifest(spec, result.data, described, result, args.seed, seconds,
+                                 [{"event": "fit", "at": now(), "data_hash": result.data.data_hash}], sampling)
+            seal(tmp, manifest)
     diag = result.diagnostics
     emit(args, [f"fitted {result.data!r} with {spec.name} in {seconds:.1f} s", *diagnostics_lines(diag),
                 f"wrote run {out}"],
@@ -160,7 +176,7 @@ def _stage_forecast(tmp: Path, result, forecast, manifest: dict, settings: dict,
     manifest["forecast"] = {**settings, "issued_at": issued, "seconds": round(seconds, 2),
                             "collapse": forecast.collapse_definition(), "notes": forecast.notes}
     manifest["history"].append({"event": "forecast", "at": issued, "archive_rows": rows})
-    write_json(tmp / "manifest.json", manifest)
+    seal(tmp, manifest)
 
 
 def _headline_payload(forecast) -> list[dict]:
@@ -169,13 +185,15 @@ def _headline_payload(forecast) -> list[dict]:
 
 def cmd_forecast(args) -> int:
     run = Path(args.run)
-    manifest = read_manifest(run)
-    result = load_fit(run / "fit.zarr")
-    settings = {"horizon": args.horizon, "scenarios": args.scenario, "draws": args.draws,
-                "paths": args.paths, "seed": args.seed, "truce": args.truce}
-    forecast, seconds = forecast_run(result, args, settings)
-    with interrupt_guard(), staged_run(run, force=True, new=False) as tmp:
-        _stage_forecast(tmp, result, forecast, manifest, settings, seconds)
+    with run_session(run, command_line(), new=False):  # read, forecast and write under the lock
+        manifest = read_manifest(run)
+        check_archive(run)
+        result = load_fit(run / "fit.zarr")
+        settings = {"horizon": args.horizon, "scenarios": args.scenario, "draws": args.draws,
+                    "paths": args.paths, "seed": args.seed, "truce": args.truce}
+        forecast, seconds = forecast_run(result, args, settings)
+        with interrupt_guard(), staged_run(run, new=False) as tmp:
+            _stage_forecast(tmp, result, forecast, manifest, settings, seconds)
     emit(args, [f"forecast {forecast!r} in {seconds:.1f} s", f"collapse means: {forecast.collapse_definition()}",
                 headline_text(forecast, result.diagnostics), f"wrote {run / 'forecast.zarr'}, "
                 f"{run / 'forecast.csv'}; appended to {run / 'forecasts.csv'}"],
@@ -186,25 +204,33 @@ def cmd_forecast(args) -> int:
 
 def cmd_update(args) -> int:
     run = Path(args.run)
-    manifest = read_manifest(run)
-    spec = ModelSpec.from_toml(run / "model.toml")
-    stored = {name: run / info["copy"] for name, info in manifest["inputs"].items()}
-    data, inputs = load_data(args, spec, defaults=stored)
-    seed = manifest["seed"] if args.seed is None else args.seed
-    sampling = {k: v for k, v in manifest.get("sampling", {}).items() if v is not None}
-    result, fit_seconds, sampling = run_fit(data, spec, args, seed, sampling)
-    settings = {k: v for k, v in manifest.get("forecast", {}).items()
-                if k in ("horizon", "scenarios", "draws", "paths", "seed", "truce")}
-    settings = {"horizon": 90, "paths": 100, "seed": 0, **settings}
-    forecast, seconds = forecast_run(result, args, settings)
-    with interrupt_guard(), staged_run(run, force=True, new=False) as tmp:
-        # stored inputs are read from the untouched run directory and copied into the staging one
-        described = _stage_fit(tmp, result, run / "model.toml", inputs)
-        history = manifest["history"] + [{"event": "update", "at": now(), "data_hash": result.data.data_hash}]
-        new_manifest = _manifest(spec, result.data, described, result, seed, fit_seconds, history, sampling)
-        new_manifest["created"] = manifest["created"]
-        write_json(tmp / "manifest.json", new_manifest)
-        _stage_forecast(tmp, result, forecast, new_manifest, settings, seconds)
+    with run_session(run, command_line(), new=False):  # the whole refit holds the run's lock
+        manifest = read_manifest(run)
+        check_archive(run)
+        spec = ModelSpec.from_toml(run / "model.toml")
+        recorded = manifest.get("spec", {}).get("spec_id")
+        if spec.spec_id != recorded:
+            raise EscalateInputError(
+                f"{run / 'model.toml'} was edited since the run was made (spec id {spec.spec_id[:12]} is not "
+                f"the run's {str(recorded)[:12]}); an update must not mix two models in one archive: start a "
+                f"new run with `escalate fit --model ... --out NEW_RUN`, or restore the file")
+        stored = {name: run / info["copy"] for name, info in manifest["inputs"].items()}
+        data, inputs = load_data(args, spec, defaults=stored)
+        check_no_shrink(load_fit(run / "fit.zarr").data, data, run)
+        seed = manifest["seed"] if args.seed is None else args.seed
+        sampling = {k: v for k, v in manifest.get("sampling", {}).items() if v is not None}
+        result, fit_seconds, sampling = run_fit(data, spec, args, seed, sampling)
+        settings = {k: v for k, v in manifest.get("forecast", {}).items()
+                    if k in ("horizon", "scenarios", "draws", "paths", "seed", "truce")}
+        settings = {"horizon": 90, "paths": 100, "seed": 0, **settings}
+        forecast, seconds = forecast_run(result, args, settings)
+        with interrupt_guard(), staged_run(run, new=False) as tmp:
+            # stored inputs are read from the untouched run directory and copied into the staging one
+            described = _stage_fit(tmp, result, run / "model.toml", inputs)
+            history = manifest["history"] + [{"event": "update", "at": now(), "data_hash": result.data.data_hash}]
+            new_manifest = _manifest(spec, result.data, described, result, seed, fit_seconds, history, sampling)
+            new_manifest["created"] = manifest["created"]
+            _stage_forecast(tmp, result, forecast, new_manifest, settings, seconds)
     emit(args, [f"refitted {result.data!r} in {fit_seconds:.1f} s", *diagnostics_lines(result.diagnostics),
                 headline_text(forecast, result.diagnostics), f"updated run {run}; appended to {run / 'forecasts.csv'}"],
          {"run": str(run), "headline": _headline_payload(forecast), "diagnostics": result.diagnostics.to_dict()})
@@ -212,6 +238,19 @@ def cmd_update(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    runs = [Path(f) for f in args.files if Path(f).is_dir()]
+    if runs:
+        if len(runs) != len(args.files):
+            raise EscalateInputError("give either run directories or data files to `escalate validate`, not both")
+        lines, payload, bad = [], {}, False
+        for run in runs:
+            problems = verify_run(run)
+            bad |= bool(problems)
+            payload[str(run)] = problems
+            lines += ([f"{run}: whole: every file matches its manifest"] if not problems
+                      else [f"{run}: {len(problems)} problem(s)"] + [f"  {p}" for p in problems])
+        emit(args, lines, {"runs": payload, "ok": not bad})
+        return 2 if bad else 0
     problems, kinds = validate_files(args.files)
     lines = [f"{path}: {kind}" for path, kind in kinds.items()]
     lines += [f"problem {i}: {p}" for i, p in enumerate(problems, 1)] or ["no problems found"]
@@ -220,8 +259,11 @@ def cmd_validate(args) -> int:
 
 
 def _write_csv_atomically(frame, out: Path, force: bool) -> None:
+    if out.is_dir():
+        raise EscalateInputError(f"{out} is a folder; -o names the CSV file to write (e.g. {out / 'counts.csv'})")
     if out.exists() and not force:
         raise EscalateInputError(f"{out} already exists; pass --force to replace it")
+    check_writable_parent(out)
     atomic_write_text(out, frame.to_csv(index=False))
 
 
@@ -251,7 +293,10 @@ def cmd_simulate(args) -> int:
                                  f"got {sorted(params)}")
     if not spec.streams:
         raise EscalateInputError(f"{spec.source}: simulation needs the spec's 'streams' list")
-    data = simulate(params["params"], args.truces, args.covariates, spec.streams, seed=args.seed)
+    try:
+        data = simulate(params["params"], args.truces, args.covariates, spec.streams, seed=args.seed)
+    except SimulationExplosionError as exc:  # the documented cap: the parameters are the user's
+        raise EscalateInputError(f"--params {args.params}: {exc}") from None
     if spec.time_resolution == "day":
         counts = aggregate_to_days(data.events, data.truces, data.streams)
         dates = data.to_user_clock(counts["truce_id"], counts["day"])
@@ -268,15 +313,19 @@ def cmd_simulate(args) -> int:
 
 def cmd_report(args) -> int:
     run = Path(args.run)
-    manifest = read_manifest(run)
-    if not (run / "forecast.zarr").exists():
-        raise EscalateInputError(f"{run} has no forecast yet; run `escalate forecast {run}` first")
-    result = load_fit(run / "fit.zarr")
-
-    forecast = load_forecast(run / "forecast.zarr")
+    # the default folder, RUN/report, is the run's own report: replaced by a new one; any other
+    # existing folder only with --force, and only when it is an escalate report
     out = Path(args.out) if args.out else run / "report"
-    command = " ".join(manifest["command"]) if manifest.get("command") else None
-    files = report(result, forecast, out, format=args.format, command=command)
+    check_output_folder(out, "report", args.force or args.out is None)
+    with run_session(run, command_line(), new=False):
+        manifest = read_manifest(run)
+        if not (run / "forecast.zarr").exists():
+            raise EscalateInputError(f"{run} has no forecast yet; run `escalate forecast {run}` first")
+        result = load_fit(run / "fit.zarr")
+        forecast = load_forecast(run / "forecast.zarr")
+        command = " ".join(manifest["command"]) if isinstance(manifest.get("command"), list) else None
+        with interrupt_guard():
+            files = report(result, forecast, out, format=args.format, command=command)
     emit(args, [f"wrote {len(files)} files to {out}"] + [f"  {p}" for p in files],
          {"out": str(out), "files": [str(p) for p in files], "diagnostics_passed": result.diagnostics.passed})
     return 0
@@ -301,24 +350,29 @@ def cmd_backtest(args) -> int:
         origins = parse_origins(args.origins, data.clock)
     except ValueError as exc:
         raise EscalateInputError(f"--origins/--horizons: {exc}") from None
+    if any(h < 1 for h in horizons):
+        raise EscalateInputError(f"--horizons: every horizon is a whole number of days >= 1, got {horizons}")
     out = Path(args.out)
-    if out.exists() and not args.force:
-        raise EscalateInputError(f"{out} already exists; pass --force to replace it")
+    check_output_folder(out, "backtest", args.force)  # before the fits, not after
     started = time.perf_counter()
-    with interrupt_guard():
-        result = backtest(data, spec, origins, horizons, draws=args.draws or 500, tune=args.tune or 500,
-                                   chains=args.chains or 2, forecast_draws=args.forecast_draws, paths=args.paths,
-                                   seed=args.seed, n_jobs=args.jobs)
+    with folder_lock(out, command_line()):
+        for line in recover(out):
+            print(f"escalate: {line}", file=sys.stderr)
+        with interrupt_guard():
+            result = backtest(data, spec, origins, horizons, draws=args.draws or 500, tune=args.tune or 500,
+                              chains=args.chains or 2, forecast_draws=args.forecast_draws, paths=args.paths,
+                              seed=args.seed, n_jobs=args.jobs)
+        tables = {"scores": result.scores, "summary": result.summary(), "skill": result.skill(),
+                  "reliability": result.reliability("collapse")}
 
-    tables = {"scores": result.scores, "summary": result.summary(), "skill": result.skill(),
-              "reliability": result.reliability("collapse")}
+        def write(folder: Path) -> None:
+            folder.mkdir(parents=True)
+            write_json(folder / MANIFEST, {"kind": "backtest", "command": command_line(), "created": now()})
+            for name, frame in tables.items():
+                frame.to_csv(folder / f"{name}.csv", index=False)
 
-    def write(folder: Path) -> None:
-        folder.mkdir(parents=True)
-        for name, frame in tables.items():
-            frame.to_csv(folder / f"{name}.csv", index=False)
-
-    atomic_directory(out, write)
+        with interrupt_guard():
+            atomic_directory(out, write)
     seconds = time.perf_counter() - started
     emit(args, [f"backtest: {len(origins)} origins x horizons {horizons} in {seconds:.0f} s", tables["summary"].to_string(),
                 f"wrote {out}/scores.csv, summary.csv, skill.csv, reliability.csv"],

@@ -19,32 +19,42 @@ from escalate.checking.posterior import truth_table
 from escalate.cli.signals import interrupt_guard
 from escalate.cli.text import FAILED_BANNER, diagnostics_lines, headline_text
 from escalate.datasets import SYNTHETIC_TRUTH, israel_hezbollah, synthetic
-from escalate.errors import EscalateInputError
+from escalate.folders import (
+    MANIFEST,
+    atomic_directory,
+    check_output_folder,
+    folder_lock,
+    recover,
+)
 from escalate.inference.diagnostics import DiagnosticsWarning
 from escalate.inference.fit import fit
 from escalate.model.spec import ModelSpec
 from escalate.reporting.report import report
-from escalate.storage import atomic_directory
 
-#: Example -> (bundled spec, loader, title).
+#: Example -> (bundled spec, loader, title, truce to forecast). The synthetic demo continues
+#: truce "alpha" (verification 0.1, tier 0), where the spec's scenarios change something; the
+#: last truce already has verification 0.9 and tier 2.
 EXAMPLES = {
-    "synthetic": ("truce-hawkes", synthetic, "synthetic truces simulated from a known truth"),
-    "israel-hezbollah": ("israel-hezbollah", israel_hezbollah, "Israel-Hezbollah (real, day-dated)"),
+    "synthetic": ("truce-hawkes", synthetic, "synthetic truces simulated from a known truth", "alpha"),
+    "israel-hezbollah": ("israel-hezbollah", israel_hezbollah, "Israel-Hezbollah (real, day-dated)", None),
 }
 #: Draws per chain of a ``--fast`` smoke run (its diagnostics are expected to fail).
 FAST_DRAWS = 200
-#: Marks a folder written by ``escalate demo`` (only such a folder is replaced by a new demo).
-DEMO_MARKER = "demo.json"
 
 
 def cmd_demo(args) -> int:
     """Fit the example, print the posterior with diagnostics, forecast, write fit/forecast/report."""
-    spec_name, load, title = EXAMPLES[args.example]
+    spec_name, load, title, truce = EXAMPLES[args.example]
     spec = ModelSpec.from_toml(args.model) if args.model else ModelSpec.bundled(spec_name)
     out = Path(args.out) if args.out else Path("runs") / "demo"
-    if out.exists() and not (out / DEMO_MARKER).is_file():
-        raise EscalateInputError(f"--out {out} exists and was not written by `escalate demo`; "
-                                 f"choose another --out (a demo replaces only its own folder)")
+    check_output_folder(out, "demo", force=True, flag="a new demo")  # a demo replaces only a demo
+    with folder_lock(out, f"escalate demo --example {args.example}"):
+        for line in recover(out):
+            print(f"escalate: {line}", file=sys.stderr)
+        return _demo(args, spec, load, title, truce, out)
+
+
+def _demo(args, spec, load, title, truce, out: Path) -> int:
     data = load()
     print(f"escalate demo: {title}, {data}")
     fast = " [--fast: reduced draws, not for results]" if args.fast else ""
@@ -72,7 +82,7 @@ def cmd_demo(args) -> int:
     started = time.perf_counter()
     draws = min(FAST_DRAWS if args.fast else 1000, diag.chains * diag.draws)
     with interrupt_guard():
-        forecast = result.forecast(90, draws=draws, paths=100, seed=args.seed)
+        forecast = result.forecast(90, draws=draws, paths=100, seed=args.seed, truce=truce)
     print(f"\nforecast of {forecast.ds.attrs['truce']} from {forecast.ds.attrs['cutoff'][:10]}: "
           f"{draws} posterior draws x 100 paths, {time.perf_counter() - started:.1f} s")
     print(f"collapse means: {forecast.collapse_definition()}")
@@ -86,8 +96,8 @@ def cmd_demo(args) -> int:
         result.save(folder / "fit.zarr")
         forecast.save(folder / "forecast.zarr")
         report(result, forecast, folder / "report", format="all", command=command)
-        (folder / DEMO_MARKER).write_text(json.dumps({"command": command, "example": args.example,
-                                                      "fast": bool(args.fast)}, indent=2) + "\n")
+        (folder / MANIFEST).write_text(json.dumps({"kind": "demo", "command": command, "example": args.example,
+                                                   "fast": bool(args.fast)}, indent=2) + "\n")
 
     with interrupt_guard():
         atomic_directory(out, write)

@@ -4,9 +4,37 @@ from __future__ import annotations
 
 import argparse
 
+#: Longest forecast horizon accepted (days): ten years; checked before any work is done.
+MAX_HORIZON_DAYS = 3650
+
+
+def _whole(low: int, high: int | None = None, what: str = "a whole number"):
+    """An argparse type: a whole number in [low, high], refused with the bound otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < low or (high is not None and value > high):
+            bound = f">= {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"{value} is not allowed: give {what} {bound}")
+        return value
+    return parse
+
+
+POSITIVE = _whole(1)
+SEED = _whole(0, 2**32 - 1, "a seed")
+
+
+def _required(parser):
+    """The group that --help lists as required (one per subcommand)."""
+    if not hasattr(parser, "_escalate_required"):
+        parser._escalate_required = parser.add_argument_group("required arguments")
+    return parser._escalate_required
+
 
 def _data_options(parser, required=True) -> None:
-    group = parser.add_mutually_exclusive_group(required=required)
+    group = (_required(parser) if required else parser).add_mutually_exclusive_group(required=required)
     group.add_argument("--events", help="events CSV/Parquet: truce_id, time, stream (exact times)")
     group.add_argument("--counts", help="daily counts CSV/Parquet: date, stream, count (or wide)")
     parser.add_argument("--truces", help="truce calendar CSV: truce_id, start, end")
@@ -16,9 +44,9 @@ def _data_options(parser, required=True) -> None:
 
 
 def _sampler_options(parser, default: str = "default: the spec's [sampler]") -> None:
-    parser.add_argument("--draws", type=int, help=f"draws per chain ({default})")
-    parser.add_argument("--tune", type=int, help=f"tuning steps per chain ({default})")
-    parser.add_argument("--chains", type=int, help=f"chains ({default})")
+    parser.add_argument("--draws", type=POSITIVE, help=f"draws per chain ({default})")
+    parser.add_argument("--tune", type=POSITIVE, help=f"tuning steps per chain ({default})")
+    parser.add_argument("--chains", type=POSITIVE, help=f"chains ({default})")
 
 
 def _output_options(parser) -> None:
@@ -39,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", help="model spec TOML (default: the example's bundled spec)")
     demo.add_argument("--fast", action="store_true",
                       help="smoke-sized run (200 draws per chain): its diagnostics are expected to fail")
-    demo.add_argument("--seed", type=int, default=20261126)
+    demo.add_argument("--seed", type=SEED, default=20261126)
     demo.add_argument("--out", help="output folder for the fit, forecast and report (default runs/demo)")
     demo.add_argument("--quiet", action="store_true")
 
@@ -50,65 +78,67 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="ACLED or UCDP GED export -> daily counts CSV")
     imp.add_argument("source", choices=["acled", "ucdp"])
     imp.add_argument("file")
-    imp.add_argument("--mapping", required=True, help="party mapping TOML (docs/importers.md)")
-    imp.add_argument("-o", "--out", required=True, help="daily counts CSV to write (date, stream, count)")
+    _required(imp).add_argument("--mapping", required=True, help="party mapping TOML (docs/importers.md)")
+    _required(imp).add_argument("-o", "--out", required=True, help="daily counts CSV to write (date, stream, count)")
     imp.add_argument("--force", action="store_true", help="replace an existing output file")
     _output_options(imp)
 
     fit = sub.add_parser("fit", help="fit a model and write a run directory")
-    fit.add_argument("--model", required=True, help="model spec TOML (required)")
+    _required(fit).add_argument("--model", required=True, help="model spec TOML")
     _data_options(fit)
-    fit.add_argument("--out", required=True, help="run directory to create")
+    _required(fit).add_argument("--out", required=True, help="run directory to create")
     fit.add_argument("--force", action="store_true", help="replace an existing run")
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--seed", type=SEED, default=0)
     _sampler_options(fit)
     _output_options(fit)
 
     fc = sub.add_parser("forecast", help="forecast collapse from a run; adds forecast.zarr/.csv")
     fc.add_argument("run")
-    fc.add_argument("--horizon", type=int, default=90, help="days after the end of the data")
+    fc.add_argument("--horizon", type=_whole(1, MAX_HORIZON_DAYS, "a number of days"), default=90,
+                    help=f"days after the end of the data (1 to {MAX_HORIZON_DAYS})")
     fc.add_argument("--scenario", action="append", help="a scenario of the spec (repeatable; default all)")
-    fc.add_argument("--draws", type=int, help="posterior draws used (default all)")
-    fc.add_argument("--paths", type=int, default=100)
-    fc.add_argument("--seed", type=int, default=0)
+    fc.add_argument("--draws", type=POSITIVE, help="posterior draws used (default all)")
+    fc.add_argument("--paths", type=POSITIVE, default=100)
+    fc.add_argument("--seed", type=SEED, default=0)
     fc.add_argument("--truce", help="truce to continue (default the latest)")
     _output_options(fc)
 
     up = sub.add_parser("update", help="refit with new data, forecast, append to the archive")
     up.add_argument("run")
     _data_options(up)
-    up.add_argument("--seed", type=int, help="default: the run's seed")
+    up.add_argument("--seed", type=SEED, help="default: the run's seed")
     _sampler_options(up, "default: the run's")
     _output_options(up)
 
     rep = sub.add_parser("report", help="export the posterior report of a run (after `forecast`)")
     rep.add_argument("run")
     rep.add_argument("--format", default="all", choices=["html", "md", "json", "csv", "all"])
-    rep.add_argument("-o", "--out", help="output folder (default RUN/report)")
+    rep.add_argument("-o", "--out", help="output folder (default RUN/report, which a new report replaces)")
+    rep.add_argument("--force", action="store_true", help="replace an existing escalate report at --out")
     _output_options(rep)
 
     bt = sub.add_parser("backtest", help="rolling-origin backtest against rival forecasters")
-    bt.add_argument("--model", required=True, help="model spec TOML (required)")
+    _required(bt).add_argument("--model", required=True, help="model spec TOML")
     _data_options(bt)
-    bt.add_argument("--origins", required=True,
+    _required(bt).add_argument("--origins", required=True,
                     help="comma-separated dates (or days), or FIRST:LAST:STEP_DAYS, e.g. 2025-01-01:2025-08-01:7")
     bt.add_argument("--horizons", default="7,30", help="comma-separated days (default 7,30)")
-    bt.add_argument("-o", "--out", required=True, help="folder for scores.csv, summary.csv, skill.csv, reliability.csv")
-    bt.add_argument("--force", action="store_true")
-    bt.add_argument("--paths", type=int, default=100)
-    bt.add_argument("--forecast-draws", type=int, default=200)
-    bt.add_argument("--jobs", type=int, help="parallel origins (default: CPU count)")
-    bt.add_argument("--seed", type=int, default=0)
+    _required(bt).add_argument("-o", "--out", required=True, help="folder for scores.csv, summary.csv, skill.csv, reliability.csv")
+    bt.add_argument("--force", action="store_true", help="replace an existing escalate backtest folder")
+    bt.add_argument("--paths", type=POSITIVE, default=100)
+    bt.add_argument("--forecast-draws", type=POSITIVE, default=200)
+    bt.add_argument("--jobs", type=POSITIVE, help="parallel origins (default: CPU count)")
+    bt.add_argument("--seed", type=SEED, default=0)
     _sampler_options(bt, "default 500, 500, 2")
     _output_options(bt)
 
     sim = sub.add_parser("simulate", help="simulate events from given parameters")
-    sim.add_argument("--model", required=True, help="model spec TOML (streams, tiers, resolution)")
-    sim.add_argument("--params", required=True, help="parameters TOML ([params] with MODEL.md names)")
-    sim.add_argument("--truces", required=True)
-    sim.add_argument("--covariates", required=True)
-    sim.add_argument("-o", "--out", required=True, help="CSV to write: events, or daily counts for day models")
-    sim.add_argument("--seed", type=int, default=0)
+    _required(sim).add_argument("--model", required=True, help="model spec TOML (streams, tiers, resolution)")
+    _required(sim).add_argument("--params", required=True, help="parameters TOML ([params] with MODEL.md names)")
+    _required(sim).add_argument("--truces", required=True, help="truce calendar CSV: truce_id, start, end")
+    _required(sim).add_argument("--covariates", required=True, help="covariate timelines CSV")
+    _required(sim).add_argument("-o", "--out", required=True, help="CSV to write: events, or daily counts for day models")
+    sim.add_argument("--seed", type=SEED, default=0)
     sim.add_argument("--force", action="store_true")
     _output_options(sim)
     return parser

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import signal
 from contextlib import contextmanager
+from pathlib import Path
+
+from escalate.folders import add_write_hook
 
 #: Signals this process has received, in order (the last one decides the exit status).
 RECEIVED: list[int] = []
+#: Folders and files this process has put in place (what an interrupted command did write).
+WRITTEN: list[Path] = []
 
 
 def _handler(signum, frame):
@@ -19,10 +24,29 @@ def _handler(signum, frame):
     raise KeyboardInterrupt
 
 
+def _on_write(step: str, path: Path) -> None:
+    """Before any commit: stop if an interrupt has arrived (even one a library swallowed).
+    After one: remember what was written, so that the exit message tells the truth."""
+    if step == "commit" and RECEIVED:
+        raise KeyboardInterrupt
+    if step == "committed" and not any(part.startswith(".") and part.endswith(".tmp") for part in path.parts):
+        WRITTEN.append(path)
+
+
 def install_interrupt_handlers() -> None:
-    """Turn SIGINT and SIGTERM into ``KeyboardInterrupt`` (and remember which came)."""
+    """Turn SIGINT and SIGTERM into ``KeyboardInterrupt`` (and remember which came); stop
+    every later write once one has come."""
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _handler)
+    add_write_hook(_on_write)
+
+
+def interrupted_message() -> str:
+    """What an interrupted command wrote, in one line."""
+    if WRITTEN:
+        return (f"escalate: interrupted after writing {', '.join(map(str, dict.fromkeys(WRITTEN)))} "
+                f"(complete); nothing else was written")
+    return "escalate: interrupted; nothing was written"
 
 
 def interrupt_status() -> int:

@@ -79,14 +79,25 @@ def assign_days(counts: pd.DataFrame, truce_table: pd.DataFrame, clock: str, lab
     return pd.concat(parts), dropped
 
 
+#: Largest count accepted for one stream on one day: far above any recorded conflict (the
+#: busiest ACLED country-days are in the hundreds); a larger value is a unit or parsing mistake.
+MAX_DAILY_COUNT = 100_000
+
+
 def long_counts(frame: pd.DataFrame, label: str, streams=None) -> pd.DataFrame:
-    """Counts in long form with checked values (whole numbers >= 0)."""
+    """Counts in long form with checked values (whole numbers from 0 to MAX_DAILY_COUNT)."""
     long = _long_form(frame, label, streams)
     values = require_finite(long, "count", label)
     bad = (values < 0) | (values != np.round(values))
     if bad.any():
         raise DataValidationError(f"{label}: counts must be whole numbers >= 0; "
                                   f"{describe_rows(np.unique(long.index[bad]))} have {values[bad][:3].tolist()}")
+    huge = values > MAX_DAILY_COUNT
+    if huge.any():
+        raise DataValidationError(
+            f"{label}: {describe_rows(np.unique(long.index[huge]))} count more than {MAX_DAILY_COUNT:,} events "
+            f"in one day for one stream ({values[huge][:3].tolist()}), far beyond any recorded conflict: "
+            f"check the units (events per day) and the column")
     return long.assign(count=values)
 
 
@@ -103,6 +114,10 @@ def build_counts(frame: pd.DataFrame, label: str, truce_table: pd.DataFrame, clo
         raise DataValidationError(f"{label}: unknown stream {sorted(set(long.loc[unknown, 'stream']))[:5]}; "
                                   f"known streams are {list(streams)}")
     long, dropped = assign_days(long, truce_table, clock, label)
+    if len(long) == 0 and len(truce_table):
+        raise DataValidationError(
+            f"{label}: none of its dates falls inside a truce window ({len(truce_table)} truces, first "
+            f"{truce_table['start'].min()}); check the truces' start and end, or the counts' dates")
     fractional = long["day"].to_numpy() != np.floor(long["day"].to_numpy())
     if fractional.any():
         raise DataValidationError(f"{label}: {describe_rows(np.unique(long.index[fractional]))} are not on a day "
@@ -121,10 +136,30 @@ def build_counts(frame: pd.DataFrame, label: str, truce_table: pd.DataFrame, clo
         sample = [f"{t} day {d} ({s})" for t, d, s in missing[:5]]
         raise DataValidationError(
             f"{label}: {len(missing)} (truce, day, stream) cells inside truce windows have no count, "
-            f"e.g. {sample}. If days without a row had no events, pass fill_missing=0; otherwise "
-            f"supply those days")
+            f"e.g. {sample}. If days without a row had no events, say so (fill_missing=0; on the "
+            f"command line --fill-missing); otherwise supply those days")
+    if len(missing) and fill_missing is not None and len(long):
+        # filling is for days without events, never for days not yet observed
+        last = _last_counted_day(long, truce_table, clock)
+        beyond = sorted({t for t, d, _ in missing if d > last[t]})
+        if beyond:
+            raise DataValidationError(
+                f"{label}: truce(s) {beyond} run past the last date of the counts; days not yet observed are "
+                f"not days without events, so they cannot be filled with zeros: end the truce on the day after "
+                f"the last counted date, or leave its end empty for an ongoing truce")
     filled = indexed.reindex(full, fill_value=float(fill_missing or 0)).reset_index()
     return filled, streams, {"days_outside_truces": dropped, "filled_cells": int(len(missing))}
+
+
+def _last_counted_day(long: pd.DataFrame, truce_table: pd.DataFrame, clock: str) -> dict:
+    """Per truce, the day index of the last date that any count row covers (all truces' rows)."""
+    table = truce_table.set_index("truce_id")
+    starts = long["truce_id"].map(table["start"])
+    if clock == "datetime":
+        last = (starts + pd.to_timedelta(long["day"], unit="D")).max()
+        return {t: (last - start) / pd.Timedelta(days=1) for t, start in table["start"].items()}
+    last = float((starts.astype(float) + long["day"]).max())
+    return {t: last - float(start) for t, start in table["start"].items()}
 
 
 def check_whole_days(truce_table: pd.DataFrame, covariates: pd.DataFrame, label: str) -> None:

@@ -45,8 +45,15 @@ def require_columns(frame: pd.DataFrame, columns, label: str, hint: str = "") ->
 
 
 def require_finite(frame: pd.DataFrame, column: str, label: str) -> np.ndarray:
-    """Numeric values of ``column`` as float64; NaN, infinite or non-numeric cells are errors."""
-    values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    """Numeric values of ``column`` as float64; NaN, infinite, non-numeric or true/false cells are errors."""
+    raw = frame[column]
+    booleans = raw.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool) if raw.dtype == object \
+        else np.full(len(raw), pd.api.types.is_bool_dtype(raw))
+    if booleans.any():
+        raise DataValidationError(
+            f"{label}: column '{column}' holds true/false values at {describe_rows(np.flatnonzero(booleans))}, "
+            f"not numbers; give numbers (a true/false column read as 1/0 would be fitted silently)")
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
         seen = frame[column].to_numpy()[bad][:3].tolist()
@@ -70,11 +77,24 @@ def to_clock(series: pd.Series, kind: str, column: str, label: str) -> pd.Series
     if kind == "float":
         values = require_finite(series.to_frame(column), column, label)
         return pd.Series(values, index=series.index)
+    zones = series.map(_zone_kind)
+    if zones.nunique() > 1:
+        aware = np.flatnonzero((zones == "aware").to_numpy())
+        naive = np.flatnonzero((zones == "naive").to_numpy())
+        raise DataValidationError(
+            f"{label}: column '{column}' mixes timestamps with a time zone ({describe_rows(aware, 3)}) and "
+            f"without one ({describe_rows(naive, 3)}); give every timestamp in one form (escalate reads zoned "
+            f"times as UTC, and times without a zone as UTC too)")
     try:
-        stamps = pd.to_datetime(series, format="ISO8601")
-    except (ValueError, TypeError):
-        stamps = pd.to_datetime(series, errors="coerce", format="ISO8601")
-        bad = np.flatnonzero(stamps.isna().to_numpy())
+        stamps = pd.to_datetime(series, format="ISO8601", utc=bool((zones == "aware").any()))
+    except (ValueError, TypeError, OverflowError) as exc:
+        parsed = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
+        bad = np.flatnonzero(parsed.isna().to_numpy())
+        if "Out of bounds" in str(exc) or not len(bad):
+            raise DataValidationError(
+                f"{label}: column '{column}' has a date outside the years 1678-2261 that timestamps cover "
+                f"({exc}); for an ongoing truce leave its end empty (daily counts) or give the end of the data"
+            ) from None
         raise DataValidationError(
             f"{label}: column '{column}' has values that are neither numbers (days) nor ISO "
             f"dates/timestamps at {describe_rows(bad)} (seen: {series.iloc[bad[:3]].tolist()})"
@@ -84,7 +104,25 @@ def to_clock(series: pd.Series, kind: str, column: str, label: str) -> pd.Series
         raise DataValidationError(f"{label}: column '{column}' is empty at {describe_rows(bad)}")
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    return stamps.astype("datetime64[ns]")
+    try:
+        return stamps.astype("datetime64[ns]")
+    except (ValueError, OverflowError):  # pandas' OutOfBoundsDatetime is a ValueError
+        far = stamps[(stamps > pd.Timestamp("2262-04-11")) | (stamps < pd.Timestamp("1677-09-22"))]
+        raise DataValidationError(
+            f"{label}: column '{column}' has a date outside the years 1678-2261 that escalate's timestamps "
+            f"cover ({far.iloc[0] if len(far) else 'out of range'}); for an ongoing truce leave its end empty "
+            f"(daily counts) or give the end of the data") from None
+
+
+def _zone_kind(value) -> str:
+    """"aware" for a timestamp (or ISO string) with a time zone, "naive" without, "other" else."""
+    if isinstance(value, pd.Timestamp):
+        return "aware" if value.tzinfo is not None else "naive"
+    if isinstance(value, str):
+        text = value.strip()
+        time_part = text[10:] if len(text) > 10 else ""
+        return "aware" if time_part.endswith("Z") or "+" in time_part or "-" in time_part else "naive"
+    return "other"
 
 
 def days_between(later: pd.Series | np.ndarray, earlier: pd.Series | np.ndarray, kind: str) -> np.ndarray:

@@ -166,6 +166,9 @@ class TruceData:
         tr, tr_label = read_table(truces, "truces")
         cov, cov_label = read_table(covariates, "covariates")
         require_columns(raw, ["date"], label)
+        if len(raw) == 0:
+            raise DataValidationError(f"{label}: has no rows (a header only?); give one row per day and stream "
+                                      f"(long form) or per day (wide form)")
         require_columns(tr, ["truce_id", "start", "end"], tr_label)
         open_ended = tr["end"].isna() | (tr["end"].astype(str).str.strip() == "")
         if open_ended.any() and len(raw):  # an ongoing truce: observed through the last dated day
@@ -200,7 +203,9 @@ class TruceData:
         if self.resolution == "day":
             return self
 
-        check_whole_days(self.truces, self.covariates, "covariates table")
+        source = self.provenance.get("sources", {}).get("covariates", {})
+        check_whole_days(self.truces, self.covariates,
+                         f"covariates file {source['path']}" if "path" in source else "covariates table")
         counts = aggregate_to_days(self.events, self.truces, self.streams)
         empty = self.events.iloc[:0][["truce_id", "time", "stream"]]
         return replace(self, events=empty, resolution="day",

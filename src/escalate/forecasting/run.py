@@ -59,6 +59,10 @@ def resolve_scenarios(spec, scenarios) -> list[Scenario]:
                 raise EscalateInputError(f"unknown scenario {item!r}; the spec {spec.source} defines "
                                          f"{sorted(known) or 'none'} (or pass escalate.Scenario objects)")
     names = [s.name for s in chosen]
+    changed_quo = [s for s in chosen if s.name == STATUS_QUO and s.changes_something()]
+    if changed_quo:
+        raise EscalateInputError(f"a scenario named {STATUS_QUO!r} changes covariates; that name is the status "
+                                 f"quo that every forecast includes (the last observed values): rename it")
     if len(set(names)) != len(names):
         raise EscalateInputError(f"scenario names must be unique, got {names}")
     if STATUS_QUO not in names:

@@ -190,9 +190,16 @@ def load_fit(path):
     version = tree.attrs.get("format_version")
     if version is None or "spec" not in tree.attrs:
         raise FileFormatError(f"{path}: not an escalate fit (no format_version/spec attributes)")
-    if int(version) != FORMAT_VERSION:
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise FileFormatError(f"{path}: format_version {version!r} is not a number; not a file escalate wrote") from None
+    if version != FORMAT_VERSION:
         raise FileFormatError(
             f"{path}: saved with escalate file format version {version}, but this escalate reads "
             f"version {FORMAT_VERSION}; use the escalate release that wrote it, or refit")
-    spec = ModelSpec.from_dict(json.loads(tree.attrs["spec"]), source=tree.attrs.get("spec_source", str(path)))
-    return Fit(tree=tree, spec=spec, data=tree_to_data(tree["fit_data"]))
+    try:
+        spec = ModelSpec.from_dict(json.loads(tree.attrs["spec"]), source=tree.attrs.get("spec_source", str(path)))
+        return Fit(tree=tree, spec=spec, data=tree_to_data(tree["fit_data"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise FileFormatError(f"{path}: a damaged escalate fit ({type(exc).__name__}: {exc})") from None

@@ -90,6 +90,10 @@ class Scenario:
             out["covariates"] = dict(self.covariates)
         return out
 
+    def changes_something(self) -> bool:
+        """Whether the scenario sets any covariate (the status quo sets none)."""
+        return not (self.verification is None and self.penalty_tier is None and not self.covariates)
+
     def describe(self) -> str:
         """Plain words: what changes and when."""
         if self.name == STATUS_QUO and self.verification is None and self.penalty_tier is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
@@ -25,6 +26,7 @@ from escalate.model.parameters import (
     registry,
 )
 from escalate.model.scenarios import (  # validate now: typos fail early
+    STATUS_QUO,
     CollapseRule,
     Scenario,
 )
@@ -86,6 +88,8 @@ class Prior:
                 continue
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise SpecError(f"{where}: {k} must be a number, got {v!r}")
+            if not math.isfinite(v):
+                raise SpecError(f"{where}: {k} must be a finite number, got {v}")
             if k in positive and not v > 0:
                 raise SpecError(f"{where}: {k} must be > 0, got {v}")
             values.append((k, float(v)))
@@ -257,8 +261,15 @@ class ModelSpec:
                 raise SpecError(f"{source}: '{key}' must be an array of tables ([[{key}]])")
             kw[target] = tuple(tables)
 
+        names = []
         for table in kw["scenarios"]:
-            Scenario.from_dict(table, source)
+            names.append(Scenario.from_dict(table, source).name)
+        if STATUS_QUO in names:
+            raise SpecError(f"{source}: a [[scenario]] is named {STATUS_QUO!r}, the name of the scenario that "
+                            f"escalate always includes (the last observed covariates continue); rename it")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise SpecError(f"{source}: [[scenario]] names must be unique; {twice} appear more than once")
         for table in kw["collapse"]:
             CollapseRule.from_dict(table, source)
         return cls(**kw)

@@ -6,11 +6,23 @@ scenarios also differ by line style, so figures read in greyscale print.
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 LINESTYLES = ["-", "--", "-.", ":"]
+
+
+def plain_text(figure):
+    """Render every string of the figure as plain text: names come from users (scenarios,
+    streams, truces), and a ``$`` in one must not be read as mathtext (it crashed the report)."""
+    @functools.wraps(figure)
+    def draw(*args, **kwargs):
+        with plt.rc_context({"text.parse_math": False}):
+            return figure(*args, **kwargs)
+    return draw
 
 
 def _style(ax, title: str, xlabel: str, ylabel: str) -> None:
@@ -20,6 +32,7 @@ def _style(ax, title: str, xlabel: str, ylabel: str) -> None:
     ax.grid(alpha=0.3)
 
 
+@plain_text
 def collapse_risk(forecast, ax=None):
     """P(collapse by day h) per scenario: posterior mean line and 90% band."""
     ax = ax or plt.subplots(figsize=(7, 4))[1]
@@ -36,6 +49,7 @@ def collapse_risk(forecast, ax=None):
     return ax.figure
 
 
+@plain_text
 def contrasts(forecast, ax=None):
     """Risk difference against the status quo per horizon day, with 90% intervals."""
     ax = ax or plt.subplots(figsize=(7, 3.5))[1]
@@ -54,6 +68,7 @@ def contrasts(forecast, ax=None):
     return ax.figure
 
 
+@plain_text
 def history(observed, rate, covariates, title: str):
     """Observed daily events per stream with the fitted rate (median, 90% band) and the
     covariate timeline shaded behind (verification as grey level, tier changes as lines)."""
@@ -78,6 +93,7 @@ def history(observed, rate, covariates, title: str):
     return fig
 
 
+@plain_text
 def spectral_radius(values, p_supercritical: float, state: str, ax=None):
     """Posterior of the spectral radius at a covariate state, with the critical value 1."""
     ax = ax or plt.subplots(figsize=(6, 3.2))[1]
@@ -89,6 +105,7 @@ def spectral_radius(values, p_supercritical: float, state: str, ax=None):
     return ax.figure
 
 
+@plain_text
 def prior_posterior(pairs):
     """One panel per covariate effect: prior (grey) against posterior (colour) densities.
 
@@ -110,6 +127,7 @@ def prior_posterior(pairs):
     return fig
 
 
+@plain_text
 def reliability(table, ax=None):
     """Reliability diagram: observed frequency against mean forecast probability per bin, one
     line per forecaster (``BacktestResult.reliability()``); marker area grows with the bin's count."""

@@ -32,10 +32,10 @@ from escalate.checking.posterior import (
     observed_daily_counts,
 )
 from escalate.errors import EscalateInputError
+from escalate.folders import MANIFEST, atomic_directory, check_output_folder
 from escalate.model.parameters import kernel_order, spectral_radius
 from escalate.model.priors import prior_draws
 from escalate.reporting import plots
-from escalate.storage import atomic_directory
 from escalate.version import __version__
 
 REPORT_SCHEMA_VERSION = 1
@@ -328,7 +328,9 @@ def report(fit, forecast, path, format: str = "html", command: str | None = None
     fit : Fit
     forecast : Forecast
     path : str or Path
-        Output folder (created; written atomically: a temporary sibling renamed into place).
+        Output folder, written whole or not at all (staged, then swapped into place). An
+        existing folder is replaced only when it is an escalate report (its ``manifest.json``
+        says so); any other existing folder is refused.
     format : {"html", "md", "json", "csv", "all"}
         ``report.html`` (self-contained), ``report.md`` with ``figures/*.png``, ``report.json``
         (schema ``report_schema.json``), ``tables/*.csv``.
@@ -344,10 +346,14 @@ def report(fit, forecast, path, format: str = "html", command: str | None = None
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise EscalateInputError(f"unknown report format {format!r}; use one of {list(FORMATS)} or 'all'")
+    path = Path(path)
+    check_output_folder(path, "report", force=True, flag="replacing")
     content = build_content(fit, forecast, command)
 
     def write(folder: Path) -> None:
         folder.mkdir(parents=True)
+        (folder / MANIFEST).write_text(json.dumps({"kind": "report", "formats": list(formats),
+                                                   "escalate_version": __version__}, indent=2) + "\n")
         if "html" in formats:
             write_html(content, folder / "report.html")
         if "md" in formats:
@@ -359,9 +365,8 @@ def report(fit, forecast, path, format: str = "html", command: str | None = None
             for name, frame in content.tables.items():
                 frame.to_csv(folder / "tables" / f"{name}.csv", index=False)
 
-    path = Path(path)
     atomic_directory(path, write)
-    return sorted(p for p in path.rglob("*") if p.is_file())
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.name != MANIFEST)
 
 
 CSS = """
