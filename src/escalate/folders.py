@@ -195,18 +195,23 @@ def _swap_into_place(staged: Path, path: Path) -> None:
         write_step("committed", path)
         return
     if _exchange(staged, path):  # one step: the old version is now under the staging name
-        write_step("committed", path)
+        write_step("committed", path)  # (the caller removes the staging name, old version and all)
         write_step("remove-old", path)
-        shutil.rmtree(staged, ignore_errors=True)
         return
     old = _staging_name(path, old=True)
     write_step("rename-old", path)
     os.replace(path, old)
-    write_step("rename-new", path)
-    os.replace(staged, path)
-    write_step("committed", path)
-    write_step("remove-old", path)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        write_step("rename-new", path)
+        os.replace(staged, path)
+    except BaseException:  # interrupted between the renames: put the old version back first
+        os.replace(old, path)
+        raise
+    try:
+        write_step("committed", path)
+        write_step("remove-old", path)
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager

@@ -30,7 +30,10 @@ def main(argv=None) -> int:
     install_interrupt_handlers()
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # argparse has printed the usage line and the reason
+            return int(exc.code or 0)
         # Deferred on purpose: the commands load PyMC, ArviZ and the compiled kernels (several
         # seconds); the handlers above must be in place before that starts.
         from escalate.cli.commands import run_command
