@@ -316,10 +316,30 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_fit(inputs, tmp_p
     blocker.write_text("")
     assert cli("fit", "--model", inputs / "spec.toml", *data_args(inputs), "--out", blocker / "run", *TINY) == 2
     assert "is a file" in capsys.readouterr().err
-    counts = tmp_path / "counts-dir"
-    counts.mkdir()
-    assert cli("import", "acled", inputs / "counts.csv", "--mapping", inputs / "spec.toml", "-o", counts,
-               "--force") in (2,)
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "importers"
+    folder = tmp_path / "counts-dir"
+    folder.mkdir()
+    assert cli("import", "acled", fixtures / "acled_iso.csv", "--mapping", fixtures / "acled_mapping.toml",
+               "-o", folder, "--force") == 2  # was: IsADirectoryError, exit 1
+    assert "is a folder" in capsys.readouterr().err and folder.is_dir()
+
+
+def test_required_options_are_listed_as_required(capsys):
+    assert cli("fit", "--help") == 0
+    text = capsys.readouterr().out
+    required = text[text.index("required arguments:"):]
+    assert "--model" in required and "--out" in required and "--counts" in required
+    assert "--seed" not in required
+
+
+def test_explosive_simulation_parameters_are_a_user_error(inputs, tmp_path, capsys):
+    params = tmp_path / "params.toml"
+    params.write_text("[params]\nmu_log = [0.0, 0.0]\nbranching = [[1.5, 0.5], [0.5, 1.5]]\ndecay = 1.0\n")
+    assert cli("simulate", "--model", inputs / "spec.toml", "--params", params, "--truces", inputs / "truces.csv",
+               "--covariates", inputs / "covariates.csv", "-o", tmp_path / "out.csv") == 2
+    err = capsys.readouterr().err
+    assert "spectral radius" in err or "explosive" in err
+    assert not (tmp_path / "out.csv").exists()
 
 
 @pytest.mark.parametrize("spec,needle", [
@@ -372,25 +392,36 @@ def test_fill_missing_never_invents_days_that_have_not_happened(inputs, tmp_path
 
 def test_damaged_stores_and_manifests_are_user_errors(run, capsys):
     chunk = run / "fit.zarr" / "posterior" / "branching" / "0.0.0.0"
-    chunk.write_bytes(chunk.read_bytes()[: len(chunk.read_bytes()) // 2])
+    content = chunk.read_bytes()
+    chunk.write_bytes(content[: len(content) // 2])
     assert cli("report", run, "--format", "json") == 2
     assert "damaged" in capsys.readouterr().err
+    chunk.write_bytes(content)
+    attrs = run / "fit.zarr" / ".zattrs"
+    original = attrs.read_text()
+    attrs.write_text(original.replace('"format_version": 1', '"format_version": "abc"'))
+    assert cli("report", run, "--format", "json") == 2
+    assert "is not a number" in capsys.readouterr().err
+    attrs.write_text(original)
+    forecast_attrs = run / "forecast.zarr" / ".zattrs"
+    forecast_attrs.write_text("{}")
+    assert cli("report", run, "--format", "json") == 2
+    assert "not an escalate forecast" in capsys.readouterr().err
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "inputs"}))
+    assert cli("update", run, "--counts", run / "inputs" / "counts.csv", *TINY) == 2
+    assert "'inputs' is missing" in capsys.readouterr().err
     (run / "manifest.json").write_text("[1, 2]")
     assert cli("forecast", run, *FORECAST) == 2
     assert "JSON object" in capsys.readouterr().err
 
 
-def test_scenario_names_are_plain_text_in_figures(run, tmp_path):
-    spec = run / "model.toml"
-    spec.write_text(spec.read_text().replace('name = "cell"', 'name = "$\\\\frac{$"'))
-    manifest = json.loads((run / "manifest.json").read_text())
-    assert cli("forecast", run, *FORECAST) in (0, 2)  # the spec id changed: forecast uses the stored fit
-    from escalate import load_fit, load_forecast
+def test_scenario_names_are_plain_text_in_figures(pristine_run, tmp_path):
+    """A scenario named with matplotlib mathtext crashed `report` (ValueError, exit 1)."""
+    from escalate import Scenario, load_fit
     from escalate.reporting.report import report
 
-    fit = load_fit(run / "fit.zarr")
-    forecast = load_forecast(run / "forecast.zarr")
-    forecast.tree.coords["scenario"] = ["status quo", "$\\frac{$"]
-    report(fit, forecast, tmp_path / "rep", format="md")  # was: a mathtext ValueError, exit 1
-    assert (tmp_path / "rep" / "report.md").exists()
-    assert manifest["run_format_version"] == 1
+    fit = load_fit(pristine_run / "fit.zarr")
+    forecast = fit.forecast(10, scenarios=[Scenario("$\\frac{$", verification=0.9)], draws=10, paths=5, seed=1)
+    files = report(fit, forecast, tmp_path / "rep", format="md")
+    assert (tmp_path / "rep" / "report.md").exists() and any(f.suffix == ".png" for f in files)

@@ -68,6 +68,17 @@ def test_a_new_parameter_is_picked_up_or_refused_clearly(registry_with_a_new_par
         escalate.log_likelihood(small_data, {**params, "mu_rainfall": 0.3})
     with pytest.raises(ParameterError, match=r"no place for \['mu_rainfall'\]"):
         escalate.build_model(small_data, ModelSpec.from_dict({"penalty_tiers": 3}))
+    # forecasts and checks read every parameter the spec has from the posterior: a posterior
+    # without it is refused by name (the old forecast code silently used zero)
+    dims = parameters.dims_for(spec, 2, 3)
+    draws = {p.name: np.full((2, *dims.shape(p.dims)), 0.3) for p in parameters.present(spec, dims)}
+    fit = escalate.fit_from_draws(small_data, spec, draws)
+    assert np.array_equal(posterior_parameters(fit, np.arange(2))["mu_rainfall"], [0.3, 0.3])
+    sampled = replace(fit, tree=fit.tree.copy())
+    sampled.tree.attrs["run"] = '{"sampler": "nutpie"}'
+    del sampled.tree["posterior"]["mu_rainfall"]
+    with pytest.raises(ParameterError, match="no 'mu_rainfall'"):
+        posterior_parameters(sampled, np.arange(2))
 
 
 def test_a_posterior_missing_a_parameter_of_its_spec_is_an_error_not_a_zero(small_data):
