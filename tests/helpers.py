@@ -71,3 +71,16 @@ def assert_gradient_matches_finite_differences(data, params, grads, h=1e-6, **kw
             down[idx] -= h
             f = [escalate.log_likelihood(data, {**params, name: x.reshape(shape)}, **kwargs) for x in (up, down)]
             assert np.atleast_1d(g)[idx] == pytest.approx((f[0] - f[1]) / (2 * h), rel=1e-5, abs=1e-6), (name, idx)
+
+
+#: Parameters of the two-truce set of the checking tests (streams x, y; tiers 0..1).
+CHECK_TRUTH = {"mu_log": np.log([0.8, 0.4]), "branching": np.array([[0.3, 0.2], [0.25, 0.2]]), "decay": 0.5,
+               "mu_tier": np.array([-0.3]), "excite_verification_cross": -0.5}
+
+
+def two_truce_tables(T=200.0):
+    """Truces a and b (float clock, T days each) with a verification and tier change in a."""
+    truces = pd.DataFrame({"truce_id": ["a", "b"], "start": [0.0, 300.0], "end": [T, 300.0 + T]})
+    covs = pd.DataFrame({"truce_id": ["a", "a", "b"], "start": [0.0, 80.0, 300.0], "verification": [0.2, 0.6, 0.5],
+                         "penalty_tier": [0, 1, 1]})
+    return truces, covs

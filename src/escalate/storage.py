@@ -40,3 +40,15 @@ def load_tree(path) -> xr.DataTree:
     except Exception as exc:  # noqa: BLE001 - any failure to read the store: a damaged or foreign file
         raise FileFormatError(f"{path}: not a readable escalate zarr store ({type(exc).__name__}: {exc}); "
                               f"it is damaged or was not written by escalate") from None
+
+
+def check_format_version(version, expected: int, source, what: str, fix: str) -> None:
+    """Refuse a stored ``format_version`` that is not a number or not the one this escalate reads."""
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise FileFormatError(f"{source}: {what} format_version {version!r} is not a number; not a file "
+                              f"escalate wrote") from None
+    if version != expected:
+        raise FileFormatError(f"{source}: {what} saved with format version {version}, but this escalate reads "
+                              f"version {expected}; use the escalate release that wrote it, or {fix}")

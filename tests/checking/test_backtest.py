@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
+from helpers import CHECK_TRUTH, two_truce_tables
 
 import escalate
 from escalate.checking.backtest import truncate
 
-TRUTH = {"mu_log": np.log([0.8, 0.4]), "branching": np.array([[0.3, 0.2], [0.25, 0.2]]), "decay": 0.5,
-         "mu_tier": np.array([-0.3]), "excite_verification_cross": -0.5}
-
-
-def tables(T=200.0):
-    truces = pd.DataFrame({"truce_id": ["a", "b"], "start": [0.0, 300.0], "end": [T, 300.0 + T]})
-    covs = pd.DataFrame({"truce_id": ["a", "a", "b"], "start": [0.0, 80.0, 300.0], "verification": [0.2, 0.6, 0.5],
-                         "penalty_tier": [0, 1, 1]})
-    return truces, covs
-
 
 def test_truncation_never_sees_the_future():
-    data = escalate.simulate(TRUTH, *tables(), ["x", "y"], seed=6)
+    data = escalate.simulate(CHECK_TRUTH, *two_truce_tables(), ["x", "y"], seed=6)
     train, truce = truncate(data, 100.0)
     assert truce == "a" and train.truce_ids == ("a",) and train.durations.tolist() == [100.0]
     assert train.events["time"].max() < 100.0
@@ -36,7 +26,7 @@ def test_truncation_never_sees_the_future():
 
 @pytest.mark.slow
 def test_backtest_scores_rivals_and_ignores_the_future():
-    data = escalate.simulate(TRUTH, *tables(), ["x", "y"], seed=7).to_daily()
+    data = escalate.simulate(CHECK_TRUTH, *two_truce_tables(), ["x", "y"], seed=7).to_daily()
     spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "time_resolution": "day", "truce_effects": "none",
                                          "collapse": [{"kind": "count", "threshold": 8, "window_days": 3}]})
     kw = dict(horizons=[3, 7], draws=150, tune=150, chains=2, forecast_draws=50, paths=20, seed=1)
@@ -57,7 +47,7 @@ def test_backtest_scores_rivals_and_ignores_the_future():
     counts.loc[burst, "count"] += 5
     planted = escalate.TruceData.from_daily_counts(
         counts.assign(date=counts["day"] + counts["truce_id"].map({"a": 0.0, "b": 300.0}))[["truce_id", "date", "stream", "count"]],
-        data.truces[["truce_id", "start", "end"]], tables()[1])
+        data.truces[["truce_id", "start", "end"]], two_truce_tables()[1])
     again = escalate.backtest(planted, spec, [120.0], n_jobs=1, **kw).scores
     first = frame[frame["origin"] == str(120.0)].reset_index(drop=True)
     assert (again["train_hash"] == first["train_hash"]).all()  # the fits saw the same data

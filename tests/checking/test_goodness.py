@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+from helpers import CHECK_TRUTH, two_truce_tables
 
 import escalate
 from escalate.checking.goodness import (
@@ -14,24 +14,14 @@ from escalate.checking.goodness import (
     rescaled_gaps,
 )
 
-TRUTH = {"mu_log": np.log([0.8, 0.4]), "branching": np.array([[0.3, 0.2], [0.25, 0.2]]), "decay": 0.5,
-         "mu_tier": np.array([-0.3]), "excite_verification_cross": -0.5}
-
-
-def tables(T=200.0):
-    truces = pd.DataFrame({"truce_id": ["a", "b"], "start": [0.0, 300.0], "end": [T, 300.0 + T]})
-    covs = pd.DataFrame({"truce_id": ["a", "a", "b"], "start": [0.0, 80.0, 300.0], "verification": [0.2, 0.6, 0.5],
-                         "penalty_tier": [0, 1, 1]})
-    return truces, covs
-
 
 def truth_fit(data, spec, **change):
-    draws = {k: np.asarray(v, dtype=float)[None] for k, v in {**TRUTH, **change}.items()}
+    draws = {k: np.asarray(v, dtype=float)[None] for k, v in {**CHECK_TRUTH, **change}.items()}
     return escalate.fit_from_draws(data, spec, draws)
 
 
 def test_randomized_pit_is_uniform_at_the_truth_and_not_when_wrong():
-    data = escalate.simulate(TRUTH, *tables(), ["x", "y"], seed=4).to_daily()
+    data = escalate.simulate(CHECK_TRUTH, *two_truce_tables(), ["x", "y"], seed=4).to_daily()
     spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "time_resolution": "day", "truce_effects": "none"})
     good = pit_test(randomized_pit(truth_fit(data, spec), seed=1))
     assert (good["p_value"] > 0.01).all(), good
@@ -40,9 +30,9 @@ def test_randomized_pit_is_uniform_at_the_truth_and_not_when_wrong():
 
 
 def test_posterior_predictive_checks_and_qq_data():
-    data = escalate.simulate(TRUTH, *tables(), ["x", "y"], seed=5)
+    data = escalate.simulate(CHECK_TRUTH, *two_truce_tables(), ["x", "y"], seed=5)
     spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "truce_effects": "none"})
-    draws = {k: np.repeat(np.asarray(v, dtype=float)[None], 60, axis=0) for k, v in TRUTH.items()}
+    draws = {k: np.repeat(np.asarray(v, dtype=float)[None], 60, axis=0) for k, v in CHECK_TRUTH.items()}
     ppc = posterior_predictive_check(escalate.fit_from_draws(data, spec, draws), draws=60, seed=2)
     assert set(ppc["stream"]) == {"x", "y"} and len(ppc) == 10
     assert ((ppc["p_value"] > 0.005) & (ppc["p_value"] < 0.995)).all(), ppc
@@ -51,5 +41,5 @@ def test_posterior_predictive_checks_and_qq_data():
                                                 "mu_log": np.repeat(np.log(data.observed_rates())[None], 60, 0)})
     variance = posterior_predictive_check(calm, draws=60, seed=2).set_index(["statistic", "stream"])["p_value"]
     assert variance[("variance of 7-day counts", "x")] < 0.01
-    qq = qq_data(rescaled_gaps(data, TRUTH)["x"])
+    qq = qq_data(rescaled_gaps(data, CHECK_TRUTH)["x"])
     assert list(qq.columns) == ["theoretical", "observed"] and qq["observed"].is_monotonic_increasing

@@ -18,7 +18,7 @@ import xarray as xr
 
 from escalate.errors import FileFormatError
 from escalate.model.scenarios import CollapseRule, Scenario
-from escalate.storage import load_tree, save_tree
+from escalate.storage import check_format_version, load_tree, save_tree
 
 #: Version of the saved-forecast layout (variables, dims, attrs); bump on incompatible change.
 FORECAST_FORMAT_VERSION = 1
@@ -86,14 +86,7 @@ class Forecast:
         version = tree.attrs.get("format_version")
         if tree.attrs.get("kind") != "escalate.forecast" or version is None:
             raise FileFormatError(f"{source}: not an escalate forecast (no kind/format_version attributes)")
-        try:
-            version = int(version)
-        except (TypeError, ValueError):
-            raise FileFormatError(f"{source}: forecast format_version {version!r} is not a number") from None
-        if version != FORECAST_FORMAT_VERSION:
-            raise FileFormatError(
-                f"{source}: forecast saved with format version {version}, but this escalate reads version "
-                f"{FORECAST_FORMAT_VERSION}; use the escalate release that wrote it, or forecast again")
+        check_format_version(version, FORECAST_FORMAT_VERSION, source, "forecast", "forecast again")
         return cls(tree.copy())
 
     def save(self, path) -> None:

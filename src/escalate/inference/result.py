@@ -29,7 +29,7 @@ from escalate.model.parameters import (
     spectral_radius,
 )
 from escalate.model.spec import ModelSpec
-from escalate.storage import load_tree, save_tree
+from escalate.storage import check_format_version, load_tree, save_tree
 from escalate.version import __version__
 
 #: Version of the saved-fit layout (groups and attrs); bump on incompatible change.
@@ -190,14 +190,7 @@ def load_fit(path):
     version = tree.attrs.get("format_version")
     if version is None or "spec" not in tree.attrs:
         raise FileFormatError(f"{path}: not an escalate fit (no format_version/spec attributes)")
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
-        raise FileFormatError(f"{path}: format_version {version!r} is not a number; not a file escalate wrote") from None
-    if version != FORMAT_VERSION:
-        raise FileFormatError(
-            f"{path}: saved with escalate file format version {version}, but this escalate reads "
-            f"version {FORMAT_VERSION}; use the escalate release that wrote it, or refit")
+    check_format_version(version, FORMAT_VERSION, path, "fit", "refit")
     try:
         spec = ModelSpec.from_dict(json.loads(tree.attrs["spec"]), source=tree.attrs.get("spec_source", str(path)))
         return Fit(tree=tree, spec=spec, data=tree_to_data(tree["fit_data"]))
