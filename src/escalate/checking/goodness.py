@@ -33,7 +33,7 @@ from escalate.model.parameters import (
 def rescaled_gaps(data: TruceData, params: Mapping) -> dict[str, np.ndarray]:
     """Compensator increments between consecutive events of each stream, pooled over truces."""
     K, J, C = len(data.streams), len(data.truce_ids), len(data.extra_names)
-    p = normalize_params(params, K, J, n_tiers_for(data, params), C)
+    p = normalize_params(params, K, J, n_tiers_for(params, data.n_tiers_observed), C)
     comp = compensator_at_events(*kernel_data(data), *(p[n] if p[n].ndim else float(p[n]) for n in kernel_order()))
     ev = data.event_arrays()
     gaps: dict[str, list] = {s: [] for s in data.streams}

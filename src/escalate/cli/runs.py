@@ -59,14 +59,12 @@ def run_session(path: Path, command: str, *, new: bool, force: bool = False):
     done is printed on stderr.
     """
     path = Path(path)
+    lost = not path.exists() and any(path.parent.glob(f".{path.name}.old.*.tmp"))  # recovered below
     if new:
         check_output_folder(path, "run", force)
-    elif not (path / "manifest.json").is_file():
-        if not path.exists() and list(path.parent.glob(f".{path.name}.old.*.tmp")):
-            pass  # a run lost between two renames: recovered below, under the lock
-        else:
-            raise EscalateInputError(f"{path} is not an escalate run directory (no manifest.json); "
-                                     f"create one with `escalate fit ... --out {path}`")
+    elif not lost and not (path / "manifest.json").is_file():
+        raise EscalateInputError(f"{path} is not an escalate run directory (no manifest.json); "
+                                 f"create one with `escalate fit ... --out {path}`")
     with folder_lock(path, command):
         for line in recover(path):
             print(f"escalate: {line}", file=sys.stderr)

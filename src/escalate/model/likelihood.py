@@ -84,12 +84,12 @@ def prepared(data: TruceData) -> Prepared:
     return found
 
 
-def n_tiers_for(data: TruceData, params: Mapping) -> int:
-    """P implied by a parameter dict (length of mu_tier/excite_tier + 1), else by the data."""
+def n_tiers_for(params: Mapping, n_tiers_observed: int) -> int:
+    """P implied by a parameter dict (length of mu_tier/excite_tier + 1), else the data's count."""
     for name in ("mu_tier", "excite_tier"):
         if name in params:
-            return int(np.asarray(params[name]).shape[0]) + 1
-    return data.n_tiers_observed
+            return int(np.shape(params[name])[0]) + 1
+    return n_tiers_observed
 
 
 def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
@@ -119,8 +119,7 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
         raise ParameterError(f"observation must be one of {sorted(OBSERVATIONS)}, got {observation!r}")
     ready = prepared(data)
     K, J, C = ready.K, ready.J, ready.C
-    P = next((int(np.shape(params[n])[0]) + 1 for n in ("mu_tier", "excite_tier") if n in params),
-             ready.n_tiers_observed)
+    P = n_tiers_for(params, ready.n_tiers_observed)
     if P < ready.n_tiers_observed:
         raise ParameterError(f"the data has penalty tiers up to {ready.n_tiers_observed - 1} but the "
                              f"parameters cover tiers 0..{P - 1}; give mu_tier/excite_tier of "

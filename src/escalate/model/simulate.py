@@ -52,7 +52,7 @@ def simulate(params: Mapping, truces, covariates, streams, seed, *, max_events: 
         empty["time"] = pd.Series(dtype="datetime64[ns]")
         frame = TruceData.from_frames(empty, truces, covariates, streams=streams)
     K, J, C = len(streams), len(frame.truce_ids), len(frame.extra_names)
-    p = normalize_params(params, K, J, n_tiers_for(frame, params), C)
+    p = normalize_params(params, K, J, n_tiers_for(params, frame.n_tiers_observed), C)
     seg = frame.segments
     rows = []
     for j, truce_id in enumerate(frame.truce_ids):
