@@ -92,16 +92,19 @@ def daily_loglik(data, params, observation="poisson") -> float:
     total = 0.0
     for j, truce_id in enumerate(data.truce_ids):
         c = data.counts[data.counts["truce_id"] == truce_id]
+        if data.history is not None:  # history days (< 0) excite with the truce's first-day state
+            c = pd.concat([data.history[data.history["truce_id"] == truce_id], c])
         D = int(round(float(data.truces["duration"].iloc[j])))
         y = {(int(d), s): float(n) for d, s, n in zip(c["day"], c["stream"], c["count"])}
+        first = min(d for d, _ in y) if y else 0
         for d in range(D):
             v, tiers, x = _state_at(data.covariates, truce_id, d, streams)
             for k in range(K):
                 eta = params["mu_log"][k] + te[j, k] + params.get("mu_verification", 0.0) * v + mt[tiers[k]]
                 eta += sum(b * xi for b, xi in zip(beta, x))
                 lam = math.exp(eta)
-                for d2 in range(d):
-                    v2, tiers2, _ = _state_at(data.covariates, truce_id, d2, streams)
+                for d2 in range(min(first, 0), d):
+                    v2, tiers2, _ = _state_at(data.covariates, truce_id, max(d2, 0), streams)
                     for i in range(K):
                         e = params.get("excite_verification_self", 0.0) if i == k else params.get("excite_verification_cross", 0.0)
                         alpha = params["branching"][i][k] * math.exp(e * v2 + et[tiers2[k]])

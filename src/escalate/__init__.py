@@ -23,6 +23,10 @@ from escalate.version import __version__
 #: Public name -> the module that defines it.
 _PUBLIC = {
     "TruceData": "escalate.data.truce_data",
+    "Corpus": "escalate.data.corpus",
+    "CorpusFit": "escalate.inference.corpus",
+    "load_corpus_fit": "escalate.inference.corpus",
+    "simulate_corpus": "escalate.model.simulate_corpus",
     "ModelSpec": "escalate.model.spec",
     "Prior": "escalate.model.spec",
     "CollapseRule": "escalate.model.scenarios",
@@ -41,10 +45,10 @@ _PUBLIC = {
 }
 
 __all__ = [
-    "CollapseRule", "DataValidationError", "EscalateInputError", "FileFormatError", "Fit", "Forecast",
-    "ModelSpec", "ParameterError", "Prior", "Scenario", "SimulationExplosionError", "SpecError",
-    "TruceData", "__version__", "backtest", "build_model", "fit", "fit_from_draws", "load_fit",
-    "load_forecast", "log_likelihood", "report", "simulate",
+    "CollapseRule", "Corpus", "CorpusFit", "DataValidationError", "EscalateInputError", "FileFormatError",
+    "Fit", "Forecast", "ModelSpec", "ParameterError", "Prior", "Scenario", "SimulationExplosionError",
+    "SpecError", "TruceData", "__version__", "backtest", "build_model", "fit", "fit_from_draws",
+    "load_corpus_fit", "load_fit", "load_forecast", "log_likelihood", "report", "simulate", "simulate_corpus",
 ]
 
 

@@ -59,3 +59,43 @@ def test_daily_gradient_matches_finite_differences(observation):
     _, grads = escalate.log_likelihood(data, params, gradient=True, observation=observation)
     assert ("dispersion" in grads) == (observation == "negative_binomial")
     assert_gradient_matches_finite_differences(data, params, grads, observation=observation)
+
+
+def random_history(rng, data, days=(5, 9)):
+    """A history window of a random length before each truce, every day and stream."""
+    rows = []
+    for j, truce_id in enumerate(data.truce_ids):
+        for d in range(-int(rng.integers(*days)), 0):
+            rows += [{"truce_id": truce_id, "day": d, "stream": s, "count": int(rng.poisson(3.0))}
+                     for s in data.streams]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
+def test_history_window_excites_without_being_modelled(observation):
+    rng = np.random.default_rng(71)
+    counts, truces, covs = random_daily(rng, 2, 3)
+    data = TruceData.from_daily_counts(counts, truces, covs)
+    history = data.with_history(random_history(rng, data))
+    params = {**random_params(rng, 2, 3), "dispersion": 2.3}
+    got = escalate.log_likelihood(history, params, observation=observation)
+    assert got == pytest.approx(daily_loglik(history, params, observation), rel=1e-9)
+    # the history changes the truce's days (it excites them) ...
+    assert got != pytest.approx(escalate.log_likelihood(data, params, observation=observation), rel=1e-6)
+    # ... but its own days are not terms: without excitation it changes nothing
+    quiet = {**params, "branching": np.zeros((2, 2))}
+    assert escalate.log_likelihood(history, quiet, observation=observation) == pytest.approx(
+        escalate.log_likelihood(data, quiet, observation=observation), rel=1e-12)
+    _, grads = escalate.log_likelihood(history, params, gradient=True, observation=observation)
+    assert_gradient_matches_finite_differences(history, params, grads, observation=observation)
+
+
+def test_history_window_refuses_holes_and_days_after_the_start():
+    rng = np.random.default_rng(3)
+    counts, truces, covs = random_daily(rng, 2, 1)
+    data = TruceData.from_daily_counts(counts, truces, covs)
+    rows = random_history(rng, data)
+    with pytest.raises(escalate.DataValidationError, match="every day and stream"):
+        data.with_history(rows.iloc[1:])
+    with pytest.raises(escalate.DataValidationError, match="whole number < 0"):
+        data.with_history(rows.assign(day=rows["day"] + 5))

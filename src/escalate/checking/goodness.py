@@ -20,7 +20,11 @@ from escalate.checking.posterior import (
     segment_rates,
 )
 from escalate.data.truce_data import TruceData
-from escalate.forecasting.kernels import simulate_daily_paths, simulate_exact_paths
+from escalate.forecasting.kernels import (
+    no_hazard,
+    simulate_daily_paths,
+    simulate_exact_paths,
+)
 from escalate.model.kernels import compensator_at_events
 from escalate.model.likelihood import kernel_data, n_tiers_for
 from escalate.model.parameters import (
@@ -141,7 +145,8 @@ def posterior_predictive_check(fit, draws: int = 100, window_days: int = 7, seed
         never = np.full(len(idx), n_days + 1, dtype=np.int64)
         if data.resolution == "day":
             phi = p["dispersion"] if fit.spec.observation == "negative_binomial" else np.zeros(len(idx))
-            out = simulate_daily_paths(*common, phi, n_days, 1, seed + 7919 * j, tail, *none, never, 1e6, checkpoints)
+            out = simulate_daily_paths(*common, phi, n_days, 1, seed + 7919 * j, tail, *none, never, 1e6, checkpoints,
+                                       *no_hazard(len(idx), n_days))
         else:
             out = simulate_exact_paths(*common, n_days, 1, seed + 7919 * j, tail, *none, never, 200_000, checkpoints)
         cumulative = out[2][:, 0]  # (n, D, K)

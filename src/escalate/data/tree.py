@@ -15,7 +15,7 @@ import xarray as xr
 from escalate.data.truce_data import TruceData
 
 
-def _frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
+def frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
     ds = xr.Dataset(coords={"row": np.arange(len(frame))})
     for column in frame.columns:
         values = frame[column]
@@ -30,7 +30,7 @@ def _frame_to_dataset(frame: pd.DataFrame) -> xr.Dataset:
     return ds
 
 
-def _dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
+def dataset_to_frame(ds: xr.Dataset) -> pd.DataFrame:
     columns = json.loads(ds.attrs["columns"])
     out = pd.DataFrame({c: ds[c].values for c in columns})
     for c in columns:
@@ -45,7 +45,9 @@ def data_to_tree(data: TruceData) -> xr.DataTree:
     tables = {"events": data.events, "truces": data.truces, "covariates": data.covariates}
     if data.counts is not None:
         tables["counts"] = data.counts
-    node = xr.DataTree.from_dict({name: _frame_to_dataset(frame) for name, frame in tables.items()})
+    if data.history is not None:
+        tables["history"] = data.history
+    node = xr.DataTree.from_dict({name: frame_to_dataset(frame) for name, frame in tables.items()})
     node.attrs.update({
         "streams": json.dumps(list(data.streams)),
         "resolution": data.resolution,
@@ -60,13 +62,14 @@ def tree_to_data(node: xr.DataTree) -> TruceData:
     """Rebuild the TruceData stored by :func:`data_to_tree`."""
     attrs = node.attrs
     return TruceData(
-        events=_dataset_to_frame(node["events"].to_dataset()),
-        truces=_dataset_to_frame(node["truces"].to_dataset()),
-        covariates=_dataset_to_frame(node["covariates"].to_dataset()),
+        events=dataset_to_frame(node["events"].to_dataset()),
+        truces=dataset_to_frame(node["truces"].to_dataset()),
+        covariates=dataset_to_frame(node["covariates"].to_dataset()),
         streams=tuple(json.loads(attrs["streams"])),
         resolution=attrs["resolution"],
         clock=attrs["clock"],
         extra_names=tuple(json.loads(attrs["extra_names"])),
         provenance=json.loads(attrs["provenance"]),
-        counts=_dataset_to_frame(node["counts"].to_dataset()) if "counts" in node.children else None,
+        counts=dataset_to_frame(node["counts"].to_dataset()) if "counts" in node.children else None,
+        history=dataset_to_frame(node["history"].to_dataset()) if "history" in node.children else None,
     )

@@ -66,6 +66,10 @@ class TruceData:
         The user's clock for ``truces.start``/``end``.
     provenance : dict
         Where the data came from (files, hashes, importer filters); stored with fits.
+    history : DataFrame or None
+        Day resolution only: ``truce_id``, ``day`` (negative: -H..-1 before the start),
+        ``stream``, ``count`` of a history window before each truce (see :meth:`with_history`).
+        Its counts excite the truce's first days but are not modelled by its likelihood.
     """
 
     events: pd.DataFrame
@@ -77,6 +81,7 @@ class TruceData:
     extra_names: tuple[str, ...] = ()
     provenance: dict = field(default_factory=dict)
     counts: pd.DataFrame | None = None
+    history: pd.DataFrame | None = None
 
     # ---- constructors -------------------------------------------------------------------
     @classmethod
@@ -212,6 +217,56 @@ class TruceData:
                        counts=_sorted_counts(counts, self.truces, self.streams),
                        provenance={**self.provenance, "aggregated_from": "exact event times"})
 
+    def with_history(self, history) -> "TruceData":
+        """The same data with a history window before each truce (day resolution).
+
+        Parameters
+        ----------
+        history : DataFrame
+            ``truce_id``, ``day`` (whole days before the start: -1 is the day before it),
+            ``stream``, ``count``; every truce with history gives every day from its earliest
+            history day to -1 and every stream (no holes: a day without events is a 0 row).
+
+        The history's events excite the truce's days (MODEL.md 6, a conditional likelihood:
+        the process is not restarted at the start) with the covariates of the truce's first
+        day; they enter no likelihood term themselves.
+        """
+        if self.resolution != "day":
+            raise DataValidationError("a history window needs day-resolution data (data.to_daily() first)")
+        label = "history table"
+        frame = history.copy() if isinstance(history, pd.DataFrame) else read_table(history, "history")[0]
+        require_columns(frame, ["truce_id", "day", "stream", "count"], label)
+        frame = frame.reset_index(drop=True)
+        frame["truce_id"] = frame["truce_id"].astype(str)
+        frame["stream"] = stream_labels(frame["stream"])
+        _known_truces(frame, self.truces, label)
+        day = require_finite(frame, "day", label)
+        count = require_finite(frame, "count", label)
+        bad = (day >= 0) | (day != np.round(day))
+        if bad.any():
+            raise DataValidationError(f"{label}: 'day' must be a whole number < 0 (days before the truce's "
+                                      f"start) at {describe_rows(np.flatnonzero(bad))}")
+        bad = (count < 0) | (count != np.round(count))
+        if bad.any():
+            raise DataValidationError(f"{label}: 'count' must be a whole number >= 0 at "
+                                      f"{describe_rows(np.flatnonzero(bad))}")
+        unknown = ~frame["stream"].isin(self.streams)
+        if unknown.any():
+            raise DataValidationError(f"{label}: unknown stream {sorted(set(frame.loc[unknown, 'stream']))[:5]} at "
+                                      f"{describe_rows(np.flatnonzero(unknown))}; streams are {list(self.streams)}")
+        frame = frame.assign(day=day.astype(np.int64), count=count)
+        if frame.duplicated(["truce_id", "day", "stream"]).any():
+            raise DataValidationError(f"{label}: a (truce_id, day, stream) appears twice; give one row each")
+        for truce_id, rows in frame.groupby("truce_id", sort=False):
+            first = int(rows["day"].min())
+            expected = -first * len(self.streams)
+            if len(rows) != expected:
+                raise DataValidationError(
+                    f"{label}: truce {truce_id!r} has {len(rows)} rows for days {first}..-1 x "
+                    f"{len(self.streams)} streams, expected {expected}; give every day and stream "
+                    f"(0 for a day without events)")
+        return replace(self, history=_sorted_counts(frame, self.truces, self.streams))
+
     # ---- views --------------------------------------------------------------------------
     @property
     def truce_ids(self) -> tuple[str, ...]:
@@ -276,6 +331,33 @@ class TruceData:
         return {"counts": matrix, "day_offsets": offsets, "truce": truce_index,
                 "segment": self.segments.locate(truce_index, day)}
 
+    def history_and_days(self) -> dict[str, np.ndarray]:
+        """Each truce's history days (``observed = 0``) followed by its days (``observed = 1``):
+        ``counts[row, K]``, ``segment`` (history rows take the truce's first segment),
+        ``day_offsets`` per truce and ``observed``. Without history, the days alone."""
+        return dict(self._history_and_days)
+
+    @cached_property
+    def _history_and_days(self) -> dict[str, np.ndarray]:
+        days = self._daily_arrays
+        K, J = len(self.streams), len(self.truce_ids)
+        if self.history is None or not len(self.history):
+            return {"counts": days["counts"], "segment": days["segment"], "day_offsets": days["day_offsets"],
+                    "observed": np.ones(len(days["counts"]))}
+        hist = self.history["count"].to_numpy(dtype=float).reshape(-1, K)
+        hist_truce = self.history["truce_id"].to_numpy()[::K]
+        counts, segment, observed, offsets = [], [], [], [0]
+        first = self.segments.locate(np.arange(J), np.zeros(J))
+        for j, truce_id in enumerate(self.truce_ids):
+            h = hist[hist_truce == truce_id]
+            lo, hi = days["day_offsets"][j], days["day_offsets"][j + 1]
+            counts += [h, days["counts"][lo:hi]]
+            segment += [np.full(len(h), first[j], dtype=np.int64), days["segment"][lo:hi]]
+            observed += [np.zeros(len(h)), np.ones(hi - lo)]
+            offsets.append(offsets[-1] + len(h) + hi - lo)
+        return {"counts": np.ascontiguousarray(np.concatenate(counts)), "segment": np.concatenate(segment),
+                "day_offsets": np.asarray(offsets, dtype=np.int64), "observed": np.concatenate(observed)}
+
     def stream_totals(self) -> pd.Series:
         """Number of events of each stream over all truces."""
         if self.counts is not None:
@@ -323,15 +405,23 @@ class TruceData:
                                   for d in range(n) for s in streams if s not in self.streams],
                                  columns=["truce_id", "day", "stream", "count"])
             counts = _sorted_counts(pd.concat([counts, extra], ignore_index=True), self.truces, streams)
-        return replace(self, events=events, streams=streams, counts=counts)
+        history = self.history
+        if history is not None:
+            keys = history[["truce_id", "day"]].drop_duplicates()
+            extra = pd.concat([keys.assign(stream=s, count=0.0) for s in streams if s not in self.streams])
+            history = _sorted_counts(pd.concat([history, extra], ignore_index=True), self.truces, streams)
+        return replace(self, events=events, streams=streams, counts=counts, history=history)
 
     @property
     def data_hash(self) -> str:
         """sha256 of the canonical content (events, truces, covariates, streams)."""
         h = hashlib.sha256()
         h.update(json.dumps({"streams": self.streams, "resolution": self.resolution}).encode())
-        for frame in (self.events, self.truces.astype(str), self.covariates,
-                      self.counts if self.counts is not None else pd.DataFrame()):
+        frames = [self.events, self.truces.astype(str), self.covariates,
+                  self.counts if self.counts is not None else pd.DataFrame()]
+        if self.history is not None:  # data without history keep their hash
+            frames.append(self.history)
+        for frame in frames:
             h.update(frame.to_csv(index=False, float_format="%.17g").encode())
         return h.hexdigest()
 

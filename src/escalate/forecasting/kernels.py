@@ -172,18 +172,34 @@ def simulate_exact_paths(mu, alpha, seg_start, decay, residual, H, paths, seed, 
     return collapse, mean_counts, cumulative, exploded
 
 
+def no_hazard(n_draws: int, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hazard arguments of :func:`simulate_daily_paths` for a model without a hazard."""
+    return np.full((n_draws, horizon), -np.inf), np.zeros(n_draws), np.zeros(0)
+
+
 @njit(parallel=True, **JIT)
 def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, paths, seed, hist_tail,
-                         thresholds, windows, masks, structural_day, max_daily, checkpoints):
+                         thresholds, windows, masks, structural_day, max_daily, checkpoints,
+                         hazard_eta, hazard_feedback, feedback_tail):
     """Daily-count futures of the daily model (MODEL.md 3b), conditioned on the history.
 
     ``state[d, k]`` is the excitation state H_k at the first forecast day (the recursion of
     :mod:`escalate.model.kernels` run over the observed days). ``dispersion[d] > 0`` draws
     negative binomial counts (gamma-Poisson), otherwise Poisson. A day above ``max_daily``
     events stops the path as exploded (counted as collapsed by day H at the latest).
+
+    The declared-collapse hazard (MODEL.md 6) along each path: ``hazard_eta[d, h]`` is its
+    log-log rate on future day h without the feedback term (``-inf``: no hazard),
+    ``hazard_feedback[d]`` its feedback effect, ``feedback_tail`` the observed events (all
+    streams) of the last W days before the cutoff, W = its length. Returns also
+    ``declared[d, h]`` = mean over paths of P(declared collapse by day h + 1 | path) and
+    ``either[d, h]`` = mean over paths of P(declared collapse or the violence rules by day h + 1).
     """
     D, G, K = mu.shape
     collapse, mean_counts, cumulative, exploded = _outputs(D, H, K, paths, checkpoints.shape[0])
+    declared = np.zeros((D, H))
+    either = np.zeros((D, H))
+    W = feedback_tail.shape[0]
     for d in prange(D):
         np.random.seed(seed + d)
         omega = decay[d]
@@ -219,7 +235,32 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
                     Hs[k] = r * Hs[k] + A
             exploded[d] += _finish_path(counts, blown, p, collapse[d], mean_counts[d], cumulative[d], hist_tail,
                                         thresholds, windows, masks, structural_day[d], checkpoints, paths)
-    return collapse, mean_counts, cumulative, exploded
+            _declared_along_path(counts, hazard_eta[d], hazard_feedback[d], feedback_tail, W, collapse[d, p],
+                                 declared[d], either[d], paths)
+    return collapse, mean_counts, cumulative, exploded, declared, either
+
+
+@njit(**JIT)
+def _declared_along_path(counts, eta, feedback, tail, W, violence_day, declared, either, paths):
+    """Add one path's P(declared collapse by day h) and P(declared or violence by day h): the
+    survival prod (1 - h(d)) = exp(-sum exp(eta_d)), eta_d with the feedback of the path's
+    trailing W days (observed tail, then simulated counts)."""
+    H, K = counts.shape
+    log_survival = 0.0
+    for h in range(H):
+        trailing = 0.0
+        for back in range(1, W + 1):
+            day = h - back
+            if day >= 0:
+                for k in range(K):
+                    trailing += counts[day, k]
+            else:
+                trailing += tail[W + day]
+        if eta[h] > -1e300:
+            log_survival -= math.exp(eta[h] + feedback * math.log1p(trailing))
+        survival = math.exp(log_survival)
+        declared[h] += (1.0 - survival) / paths
+        either[h] += (1.0 if violence_day <= h + 1 else 1.0 - survival) / paths
 
 
 @njit(parallel=True, **JIT)

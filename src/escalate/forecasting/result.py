@@ -39,7 +39,10 @@ class Forecast:
     - ``path_events[scenario, sample, path, checkpoint, stream]``: events by each checkpoint day
       (default 7, 30, 90 and the horizon) per path: the predictive samples for count scores;
     - ``spectral_radius[scenario, sample]``: escalation indicator under the scenario's final state;
-    - ``exploded[scenario]``: paths stopped at the explosion cap (counted as collapsed).
+    - ``exploded[scenario]``: paths stopped at the explosion cap (counted as collapsed);
+    - with a collapse hazard (a corpus fit, MODEL.md 6): ``p_declared[scenario, sample,
+      horizon_day]``, P(declared collapse by day h) averaged over the draw's paths (the hazard
+      integrated along each path), and ``p_either``, P(declared collapse or a violence rule).
 
     Attrs (JSON strings where structured): horizon, paths, seed, truce, cutoff, rules,
     scenarios, resolution.
@@ -50,7 +53,7 @@ class Forecast:
     # ---- construction ---------------------------------------------------------------------
     @classmethod
     def from_simulation(cls, results, *, streams, horizon, paths, seed, truce, cutoff, rules,
-                        draw_indices, resolution, notes=None, checkpoints=None) -> "Forecast":
+                        draw_indices, resolution, notes=None, checkpoints=None, declared=None) -> "Forecast":
         names = [r[0].name for r in results]
         days = np.arange(1, horizon + 1)
         collapse = np.stack([r[2] for r in results])  # (S, D, paths)
@@ -70,6 +73,10 @@ class Forecast:
                     "stream": list(streams), "path": np.arange(paths),
                     "checkpoint": np.asarray(checkpoints if checkpoints is not None else [horizon])},
         )
+        if declared is not None:
+            dims = ("scenario", "sample", "horizon_day")
+            ds["p_declared"] = (dims, np.stack([d[0] for d in declared]))
+            ds["p_either"] = (dims, np.stack([d[1] for d in declared]))
         ds.attrs.update({
             "horizon": int(horizon), "paths": int(paths), "seed": int(seed), "truce": truce,
             "cutoff": cutoff, "resolution": resolution,
@@ -78,6 +85,21 @@ class Forecast:
             "notes": json.dumps(notes or {}),
             "format_version": FORECAST_FORMAT_VERSION, "kind": "escalate.forecast",
         })
+        return cls(xr.DataTree(ds))
+
+    @classmethod
+    def from_declared(cls, scenarios, declared, *, truce, cutoff, draw_indices) -> "Forecast":
+        """A forecast of declared collapse alone (a corpus truce without event data):
+        ``declared[scenario, sample, horizon_day]`` in closed form; no violence is simulated, so
+        ``p_either`` equals ``p_declared`` and there is no ``p_collapse``."""
+        horizon = declared.shape[-1]
+        dims = ("scenario", "sample", "horizon_day")
+        ds = xr.Dataset({"p_declared": (dims, declared), "p_either": (dims, declared.copy())},
+                        coords={"scenario": [s.name for s in scenarios], "sample": np.asarray(draw_indices),
+                                "horizon_day": np.arange(1, horizon + 1), "stream": []})
+        ds.attrs.update({"horizon": int(horizon), "paths": 0, "seed": 0, "truce": truce, "cutoff": cutoff,
+                         "resolution": "day", "rules": "[]", "scenarios": json.dumps([s.to_dict() for s in scenarios]),
+                         "notes": "{}", "format_version": FORECAST_FORMAT_VERSION, "kind": "escalate.forecast"})
         return cls(xr.DataTree(ds))
 
     @classmethod
@@ -209,14 +231,40 @@ class Forecast:
             "exploded_paths": self.ds["exploded"].values,
         })
 
+    @property
+    def has_hazard(self) -> bool:
+        """Whether the forecast holds declared-collapse probabilities (a corpus fit)."""
+        return "p_declared" in self.ds
+
     def headline(self, days=(7, 30, 90), ci_prob: float = CI_PROB) -> pd.DataFrame:
         """P(collapse within each of ``days``) per scenario with its interval (days beyond the
-        horizon are left out)."""
-        frame = self.to_frame(ci_prob)
+        horizon are left out), and ``basis``: "data", or "prior-driven: ..." when the scenario
+        asks for covariate values the data never show (its effect is then the prior's).
+
+        With a collapse hazard the rows give the three probabilities (``kind`` = "declared",
+        "violence", "either"), each with its band; otherwise ``kind`` is "violence"."""
         lo, hi = _quantile_names(ci_prob)
-        keep = frame[frame["horizon_day"].isin([d for d in days if d <= self.horizon])]
-        return keep[["scenario", "horizon_day", "p_collapse_mean", f"p_collapse_{lo}",
-                     f"p_collapse_{hi}", "p_collapse_mcse"]].reset_index(drop=True)
+        wanted = [d for d in days if d <= self.horizon]
+        kinds = [(kind, variable) for kind, variable in
+                 (("declared", "p_declared"), ("violence", "p_collapse"), ("either", "p_either"))
+                 if variable in self.ds and (variable != "p_collapse" or self.rules)]  # no rule: no violence risk
+        notes = self.notes
+        rows = []
+        for name in self.scenarios:
+            basis = f"prior-driven: {notes[name]}" if notes.get(name) else "data"
+            for day in wanted:
+                for kind, variable in kinds:
+                    p = self.ds[variable].sel(scenario=name, horizon_day=day).values
+                    n = p.size
+                    rows.append({"scenario": name, "horizon_day": day, "kind": kind,
+                                 "p_collapse_mean": float(p.mean()),
+                                 f"p_collapse_{lo}": float(np.quantile(p, (1 - ci_prob) / 2)),
+                                 f"p_collapse_{hi}": float(np.quantile(p, (1 + ci_prob) / 2)),
+                                 "p_collapse_mcse": float(p.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
+                                 "basis": basis})
+        frame = pd.DataFrame(rows)
+        frame.attrs["interval"] = f"{ci_prob:.0%} equal-tailed over posterior draws"
+        return frame
 
     def __repr__(self) -> str:
         ds = self.ds

@@ -17,6 +17,7 @@ from escalate.errors import EscalateInputError
 from escalate.forecasting.kernels import (
     daily_history,
     exact_residual,
+    no_hazard,
     simulate_daily_paths,
     simulate_exact_paths,
 )
@@ -70,11 +71,12 @@ def resolve_scenarios(spec, scenarios) -> list[Scenario]:
     return chosen
 
 
-def resolve_rules(spec, collapse) -> list[CollapseRule]:
-    """Collapse rules: the argument (one rule or a list), else the spec's."""
+def resolve_rules(spec, collapse, declared: bool = False) -> list[CollapseRule]:
+    """Collapse rules: the argument (one rule or a list), else the spec's. With a declared-collapse
+    hazard (``declared``), no violence rule is needed."""
     if collapse is None:
         rules = collapse_from_spec(spec)
-        if not rules:
+        if not rules and not declared:
             raise EscalateInputError(f"no collapse rule: pass collapse=escalate.CollapseRule.count(...) "
                                      f"or add a [[collapse]] table to the spec {spec.source}")
         return rules
@@ -107,6 +109,8 @@ def _scenario_states(fit, scenario: Scenario, j: int, horizon: int):
                                  f"model's tiers 0..{spec.penalty_tiers - 1}")
     extras = quo[2].copy()
     for name, value in scenario.covariates.items():
+        if name not in spec.baseline_covariates and spec.hazard is not None and name in spec.hazard.covariates:
+            continue  # a static covariate of the collapse hazard (forecasting.collapse applies it)
         if name not in spec.baseline_covariates:
             raise EscalateInputError(f"scenario {scenario.name!r}: {name!r} is not a baseline covariate "
                                      f"of the model ({list(spec.baseline_covariates)})")
@@ -148,7 +152,7 @@ def _history(fit, j: int, p, tail_days: int):
         keep = back < tail_days
         np.add.at(tail, (tail_days - 1 - back[keep], streams[keep]), 1.0)
     else:
-        days = data.daily_arrays()
+        days = data.history_and_days()  # the history window before the start excites too
         mine = slice(days["day_offsets"][j], days["day_offsets"][j + 1])
         counts = days["counts"][mine]
         _, state = daily_history(counts, days["segment"][mine] - lo, mu_hist, alpha_hist, p["decay"])
@@ -161,8 +165,12 @@ def _history(fit, j: int, p, tail_days: int):
 
 def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | None = None,
                  paths: int = 100, seed: int | None = None, truce: str | None = None,
-                 max_events: int = MAX_EVENTS_PER_PATH, checkpoints=None, progress=None) -> Forecast:
+                 max_events: int = MAX_EVENTS_PER_PATH, checkpoints=None, progress=None, hazard=None) -> Forecast:
     """Simulate collapse risk; see :meth:`escalate.Fit.forecast` for the arguments.
+
+    ``hazard``, if given (a :class:`escalate.forecasting.collapse.PathHazard`), adds the
+    declared-collapse hazard of MODEL.md 6 along every simulated path: the forecast then holds
+    P(declared collapse) and P(declared collapse or a violence rule) as well.
 
     ``checkpoints`` (days, default 7, 30, 90 and the horizon) are the days at which every
     path's cumulative event counts are kept (``path_events``), for count scores. ``progress``,
@@ -177,7 +185,7 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
     wanted = (7, 30, 90) if checkpoints is None else checkpoints
     checkpoints = np.array(sorted({int(c) for c in wanted if 1 <= int(c) <= horizon} | {horizon}), dtype=np.int64)
     scenario_list = resolve_scenarios(spec, scenarios)
-    rules = resolve_rules(spec, collapse)
+    rules = resolve_rules(spec, collapse, declared=hazard is not None)
     j = _truce_index(data, truce)
     n_total = fit.tree["posterior"].sizes["chain"] * fit.tree["posterior"].sizes["draw"]
     n = n_total if draws is None else int(draws)
@@ -191,7 +199,9 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
     structural = any(r.kind == "structural" for r in rules)
     daily = data.resolution == "day"
     dispersion = p["dispersion"] if (daily and spec.observation == "negative_binomial") else np.zeros(len(indices))
-    results, notes = [], {}
+    if hazard is not None and not daily:
+        raise EscalateInputError("the declared-collapse hazard is forecast with day-resolution models only")
+    results, notes, declared = [], {}, []
     for scenario in scenario_list:
         seg_start, states = _scenario_states(fit, scenario, j, horizon)
         note = extrapolation_note(data, states)
@@ -208,8 +218,12 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
                 structural_day = np.where(rho[:, g] >= 1, first_day[g], structural_day)
         args = (mu, alpha, seg_start, p["decay"], state)
         if daily:
+            path_hazard = (hazard.arguments(scenario, seg_start, states, indices, horizon) if hazard is not None
+                           else no_hazard(len(indices), horizon))
             out = simulate_daily_paths(*args, dispersion, horizon, paths, seed, tail, thresholds, windows,
-                                       masks, structural_day, MAX_DAILY, checkpoints)
+                                       masks, structural_day, MAX_DAILY, checkpoints, *path_hazard)
+            declared.append(out[4:])
+            out = out[:4]
         else:
             out = simulate_exact_paths(*args, horizon, paths, seed, tail, thresholds, windows, masks,
                                        structural_day, max_events, checkpoints)
@@ -220,7 +234,8 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
     return Forecast.from_simulation(
         results, streams=data.streams, horizon=horizon, paths=paths, seed=seed,
         truce=data.truce_ids[j], cutoff=str(cutoff), rules=rules, draw_indices=indices,
-        resolution=data.resolution, notes=notes, checkpoints=checkpoints)
+        resolution=data.resolution, notes=notes, checkpoints=checkpoints,
+        declared=declared if hazard is not None else None)
 
 
 def extrapolation_note(data, states) -> str:

@@ -72,7 +72,7 @@ def read_export(path: str | os.PathLike, spec: SourceSpec, needed: list[str]) ->
     path = Path(path)
     if not path.is_file():
         raise DataValidationError(f"{path} does not exist (or is not a file); expected {spec.title}")
-    options = dict(dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    options = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
     try:
         header = pd.read_csv(path, nrows=0, **options).columns
         _check_header(path, spec, list(header), needed)
@@ -172,12 +172,12 @@ def assemble(path: str | os.PathLike, spec: SourceSpec, mapping: PartyMapping, a
         "source": spec.kind,
         "path": os.fspath(path),
         "sha256": file_sha256(path),
-        "rows_read": int(len(frame)),
+        "rows_read": len(frame),
         "rows_kept": rows_kept,
-        "events": int(len(events)),
+        "events": len(events),
         "filtered_out": filtered_out,
-        "rows_unmapped": int(len(kept)) - rows_kept,
-        "unmapped_actors": int(len(unmapped)),
+        "rows_unmapped": len(kept) - rows_kept,
+        "unmapped_actors": len(unmapped),
         "actor_columns": list(actor_columns),
         "filter_values_not_found": _values_not_found(frame, filters),
         **(extra_provenance or {}),

@@ -73,9 +73,9 @@ class ImportResult:
         by_filter = ", ".join(f"{k} {v}" for k, v in p["filtered_out"].items() if v)
         lines = [
             f"{title} import of {p['path']} (sha256 {p['sha256'][:12]}…)",
-            f"  rows read {p['rows_read']}, kept {p['rows_kept']}, "
-            f"filtered out {filtered}{f' ({by_filter})' if by_filter else ''}, "
-            f"matching no stream {p['rows_unmapped']}",
+            (f"  rows read {p['rows_read']}, kept {p['rows_kept']}, "
+             f"filtered out {filtered}{f' ({by_filter})' if by_filter else ''}, "
+             f"matching no stream {p['rows_unmapped']}"),
         ]
         per_stream = self.events["stream"].value_counts()
         lines.append("  events per stream: " + ", ".join(f"{s} {int(per_stream.get(s, 0))}" for s in self.streams))

@@ -8,8 +8,10 @@ import numpy as np
 import pymc as pm
 import xarray as xr
 
+from escalate.data.corpus import Corpus
 from escalate.data.truce_data import TruceData
 from escalate.errors import ParameterError, SpecError
+from escalate.inference.corpus import fit_corpus
 from escalate.inference.diagnostics import warn_if_failed
 from escalate.inference.result import Fit, finalize_tree
 from escalate.model.build import build_model, check_compatible, model_coords
@@ -39,9 +41,14 @@ def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int
 
     Returns
     -------
-    Fit
+    Fit, or CorpusFit for a :class:`~escalate.Corpus`
         A failed diagnostics verdict is also announced with a :class:`DiagnosticsWarning`.
+        A corpus is fitted with its collapse hazard (the spec's ``[hazard]`` table, MODEL.md
+        6) jointly with the violence model of its event data.
     """
+    if isinstance(data, Corpus):
+        return fit_corpus(data, spec, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                          target_accept=target_accept, progressbar=progressbar, cores=cores)
     data = prepare_data(data, spec)
     settings = spec.sampler
     model = build_model(data, spec)

@@ -337,13 +337,16 @@ def digamma(x):
 
 
 @njit(**JIT)
-def daily_loglik_grad(counts, day_segment, day_offsets, seg_truce, seg_verification, seg_tier,
+def daily_loglik_grad(counts, day_segment, day_offsets, observed, seg_truce, seg_verification, seg_tier,
                       seg_extra, mu_log, truce_effect, mu_verification, mu_tier, mu_covariate,
                       branching, ev_self, ev_cross, excite_tier, decay, observation, dispersion):
     """Log-likelihood and gradient for daily counts ``counts[day, K]`` (all truces stacked).
 
     ``day_offsets[j]:day_offsets[j + 1]`` are truce j's days; ``day_segment`` the covariate
-    segment of each day. ``observation`` is POISSON or NEGATIVE_BINOMIAL (then ``dispersion``
+    segment of each day. ``observed[day]`` is 1 for a day of the likelihood and 0 for a day of
+    the history window before the truce's start: its counts excite the days after it (with the
+    covariates of its segment, the truce's first) but are not modelled (a conditional
+    likelihood). ``observation`` is POISSON or NEGATIVE_BINOMIAL (then ``dispersion``
     phi > 0: variance Lam + Lam^2 / phi). Returns ``(logp, g_mu_log, g_truce_effect,
     g_mu_verification, g_mu_tier, g_mu_covariate, g_branching, g_ev_self, g_ev_cross,
     g_excite_tier, g_decay, g_dispersion)``.
@@ -382,6 +385,9 @@ def daily_loglik_grad(counts, day_segment, day_offsets, seg_truce, seg_verificat
         for d in range(lo, hi):
             s = day_segment[d]
             for k in range(K):
+                if observed[d] == 0.0:  # history: excites later days, not modelled itself
+                    w[d, k] = 0.0
+                    continue
                 mu = mu_seg[s, k]
                 lam = mu + c * H[k]
                 y = counts[d, k]

@@ -50,11 +50,15 @@ def kernel_data(data: TruceData) -> tuple[np.ndarray, ...]:
 
 
 def daily_kernel_data(data: TruceData) -> tuple[np.ndarray, ...]:
-    """The data arrays of the daily kernel, in its argument order (prepared once per data)."""
-    days = data.daily_arrays()
+    """The data arrays of the daily kernel, in its argument order (prepared once per data).
+
+    Each truce's history window (:attr:`TruceData.history`, days before its start) comes first
+    among its days, marked ``observed = 0``: those counts excite the truce's days but are not
+    modelled."""
+    days = data.history_and_days()
     seg = data.segments
-    return (days["counts"], days["segment"], days["day_offsets"], seg.truce, seg.verification,
-            seg.tier, seg.extra)
+    return (days["counts"], days["segment"], days["day_offsets"], days["observed"], seg.truce,
+            seg.verification, seg.tier, seg.extra)
 
 
 @dataclass(frozen=True)

@@ -76,10 +76,10 @@ def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: s
     code = NEGATIVE_BINOMIAL if negative_binomial else POISSON
 
     @njit(error_model="numpy")
-    def daily_kernel(counts, day_segment, day_offsets, s_truce, s_v, s_tier, s_x, theta):
+    def daily_kernel(counts, day_segment, day_offsets, observed, s_truce, s_v, s_tier, s_x, theta):
         dispersion = theta[n - 1] if negative_binomial else 1.0
         out = daily_loglik_grad(
-            counts, day_segment, day_offsets, s_truce, s_v, s_tier, s_x,
+            counts, day_segment, day_offsets, observed, s_truce, s_v, s_tier, s_x,
             theta[o_mu:o_te], theta[o_te:o_mv].reshape((J, K)), theta[o_mv], theta[o_mt:o_mc],
             theta[o_mc:o_br], theta[o_br:o_es].reshape((K, K)), theta[o_es], theta[o_ec],
             theta[o_et:o_dc], theta[o_dc], code, dispersion)
@@ -95,7 +95,7 @@ class HawkesLogLike(Op):
     """log L of the Hawkes model and d log L / d theta, for either likelihood.
 
     ``resolution="exact"`` (MODEL.md 3a): inputs are the 11 arrays of
-    :func:`escalate.model.likelihood.kernel_data`, then ``theta``. ``resolution="day"`` (3b): the 7
+    :func:`escalate.model.likelihood.kernel_data`, then ``theta``. ``resolution="day"`` (3b): the 8
     arrays of :func:`escalate.model.likelihood.daily_kernel_data`, then ``theta``.
     Outputs: ``logp`` (scalar), ``grad`` (vector like ``theta``).
     """

@@ -24,23 +24,33 @@ import numpy as np
 
 from escalate.errors import ParameterError
 
-#: The one symbolic prior value: the log of each stream's observed rate (events/day).
+#: A symbolic prior value: the log of each stream's observed rate (events/day).
 LOG_OBSERVED_RATE = "log_observed_rate"
+#: A symbolic prior value: the log of the corpus' daily collapse rate in the first week.
+LOG_EARLY_COLLAPSE_RATE = "log_early_collapse_rate"
+#: The symbolic prior mean each parameter may take (computed from the data at build time).
+SYMBOLIC_MEANS = {"mu_log": LOG_OBSERVED_RATE, "hazard_baseline": LOG_EARLY_COLLAPSE_RATE}
 
 
 @dataclass(frozen=True)
 class Dims:
-    """Sizes of a model: K streams, J truces, P penalty tiers, C extra baseline covariates."""
+    """Sizes of a model: K streams, J truces (with events), P penalty tiers, C extra baseline
+    covariates; for a corpus, G groups, B hazard bins and Z static hazard covariates."""
 
     K: int
     J: int
     P: int
     C: int
+    G: int = 0
+    B: int = 0
+    Z: int = 0
 
     def size(self, dim: str) -> int:
-        """Length of a named dim (``stream``/``source``/``target``, ``truce``, ``tier``, ``covariate``)."""
+        """Length of a named dim (``stream``/``source``/``target``, ``truce``, ``tier``,
+        ``covariate``, ``group``, ``hazard_bin``, ``static_covariate``)."""
         sizes = {"stream": self.K, "source": self.K, "target": self.K, "truce": self.J,
-                 "tier": self.P - 1, "covariate": self.C}
+                 "tier": self.P - 1, "covariate": self.C, "group": self.G, "hazard_bin": self.B,
+                 "static_covariate": self.Z}
         if dim not in sizes:
             raise ParameterError(f"unknown dim {dim!r}; dims are {sorted(sizes)}")
         return sizes[dim]
@@ -49,32 +59,60 @@ class Dims:
         return tuple(self.size(d) for d in dims)
 
 
-def _always(spec, dims: Dims) -> bool:
-    return True
+def _with_streams(spec, dims: Dims) -> bool:
+    return dims.K > 0  # a hazard-only corpus fit has no event streams and no violence model
 
 
 def _with_tiers(spec, dims: Dims) -> bool:
-    return dims.P > 1
+    return dims.K > 0 and dims.P > 1
 
 
 def _with_covariates(spec, dims: Dims) -> bool:
-    return dims.C > 0
+    return dims.K > 0 and dims.C > 0
 
 
 def _with_excitation(spec, dims: Dims) -> bool:
-    return bool(spec.excitation)
+    return dims.K > 0 and bool(spec.excitation)
+
+
+def _with_cross_excitation(spec, dims: Dims) -> bool:
+    return _with_excitation(spec, dims) and dims.K > 1  # one stream: no retaliation to modify
 
 
 def _with_excitation_and_tiers(spec, dims: Dims) -> bool:
-    return bool(spec.excitation) and dims.P > 1
+    return _with_excitation(spec, dims) and dims.P > 1
 
 
 def _with_truce_pooling(spec, dims: Dims) -> bool:
-    return dims.J > 1 and spec.truce_effects != "none"
+    return dims.K > 0 and dims.J > 1 and spec.truce_effects != "none"
+
+
+def _with_group_pooling(spec, dims: Dims) -> bool:
+    return dims.K > 0 and dims.G > 1 and spec.group_effects != "none"
 
 
 def _with_negative_binomial(spec, dims: Dims) -> bool:
-    return spec.time_resolution == "day" and spec.observation == "negative_binomial"
+    return dims.K > 0 and spec.time_resolution == "day" and spec.observation == "negative_binomial"
+
+
+def _with_hazard(spec, dims: Dims) -> bool:
+    return spec.hazard is not None and dims.B > 0
+
+
+def _with_hazard_tiers(spec, dims: Dims) -> bool:
+    return _with_hazard(spec, dims) and dims.P > 1
+
+
+def _with_hazard_covariates(spec, dims: Dims) -> bool:
+    return _with_hazard(spec, dims) and dims.Z > 0
+
+
+def _with_hazard_feedback(spec, dims: Dims) -> bool:
+    return _with_hazard(spec, dims) and spec.hazard.feedback and dims.K > 0
+
+
+def _with_hazard_groups(spec, dims: Dims) -> bool:
+    return _with_hazard(spec, dims) and spec.hazard.groups and dims.G > 1
 
 
 @dataclass(frozen=True)
@@ -104,6 +142,10 @@ class Parameter:
         Whether a spec's model has the parameter.
     scale : str or None
         For a partially pooled effect: the hyperparameter that is its prior's scale.
+    structure : {"plain", "pooled", "random_walk"}
+        "pooled": Normal(0, scale) entries (non-centred unless the spec says otherwise for
+        truce effects); "random_walk": a Gaussian random walk over the dim whose first level
+        has ``prior`` and whose steps have sd ``scale``.
     meaning : str
     """
 
@@ -117,14 +159,15 @@ class Parameter:
     exists: Callable
     scale: str | None = None
     meaning: str = ""
+    structure: str = "plain"
 
 
 #: Every parameter, in MODEL.md order (the order of summaries, model variables and SBC draws).
 REGISTRY: tuple[Parameter, ...] = (
     Parameter("mu_log", ("stream",), "real", {"dist": "Normal", "mu": LOG_OBSERVED_RATE, "sigma": 2.0},
-              0, True, 0.0, _always, meaning="log baseline rate, events/day, at v = 0, tier 0"),
+              0, True, 0.0, _with_streams, meaning="log baseline rate, events/day, at v = 0, tier 0"),
     Parameter("mu_verification", (), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
-              2, False, 0.0, _always, meaning="effect of verification on the log baseline"),
+              2, False, 0.0, _with_streams, meaning="effect of verification on the log baseline"),
     Parameter("mu_tier", ("tier",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
               3, False, 0.0, _with_tiers, meaning="effect of penalty tiers 1..P-1 on the log baseline"),
     Parameter("mu_covariate", ("covariate",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
@@ -134,20 +177,50 @@ REGISTRY: tuple[Parameter, ...] = (
     Parameter("excite_verification_self", (), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
               6, False, 0.0, _with_excitation, meaning="verification effect on self-excitation"),
     Parameter("excite_verification_cross", (), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
-              7, False, 0.0, _with_excitation, meaning="verification effect on retaliation"),
+              7, False, 0.0, _with_cross_excitation, meaning="verification effect on retaliation"),
     Parameter("excite_tier", ("tier",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
               8, False, 0.0, _with_excitation_and_tiers, meaning="tier effects on excitation"),
     Parameter("decay", (), "positive", {"dist": "LogNormal", "mu": -0.6931471805599453, "sigma": 1.0},
               9, True, 1.0, _with_excitation, meaning="omega, per day (mean lag 1/omega days)"),
+    Parameter("group_sd", (), "positive", {"dist": "HalfNormal", "sigma": 1.0},
+              None, False, 0.0, _with_group_pooling, meaning="scale of the group (conflict) effects"),
+    Parameter("group_effect", ("group", "stream"), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              None, False, 0.0, _with_group_pooling, scale="group_sd", structure="pooled",
+              meaning="per-group shift of the log baseline, shared by the group's truces (MODEL.md 6)"),
     Parameter("truce_sd", (), "positive", {"dist": "HalfNormal", "sigma": 1.0},
               None, False, 0.0, _with_truce_pooling, meaning="scale of the truce effects"),
     Parameter("truce_effect", ("truce", "stream"), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
-              1, False, 0.0, _with_truce_pooling, scale="truce_sd",
-              meaning="per-truce shift of the log baseline (partial pooling)"),
+              1, False, 0.0, _with_truce_pooling, scale="truce_sd", structure="pooled",
+              meaning="per-truce shift of the log baseline (partial pooling; plus its group's effect)"),
     # phi of the negative binomial (variance Lam + Lam^2 / phi): median 5, 90% in (0.4, 60)
     Parameter("dispersion", (), "positive", {"dist": "LogNormal", "mu": 1.6094379124341003, "sigma": 1.5},
               10, True, 0.0, _with_negative_binomial, meaning="negative binomial dispersion phi"),
+    # ---- the collapse hazard (MODEL.md 6) ------------------------------------------------------
+    Parameter("hazard_baseline_sd", (), "positive", {"dist": "HalfNormal", "sigma": 0.5},
+              None, False, 0.0, _with_hazard, meaning="random-walk step sd of the baseline log-hazard"),
+    Parameter("hazard_baseline", ("hazard_bin",), "real",
+              {"dist": "Normal", "mu": LOG_EARLY_COLLAPSE_RATE, "sigma": 1.5},
+              None, True, 0.0, _with_hazard, scale="hazard_baseline_sd", structure="random_walk",
+              meaning="baseline log-hazard of declared collapse per bin of days since the start "
+                      "(the prior is the first bin's)"),
+    Parameter("hazard_verification", (), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              None, False, 0.0, _with_hazard, meaning="effect of verification on the log-hazard"),
+    Parameter("hazard_tier", ("tier",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              None, False, 0.0, _with_hazard_tiers, meaning="effects of penalty tiers 1..P-1 on the log-hazard"),
+    Parameter("hazard_covariate", ("static_covariate",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              None, False, 0.0, _with_hazard_covariates, meaning="effects of the static truce covariates"),
+    Parameter("hazard_feedback", (), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              None, False, 0.0, _with_hazard_feedback,
+              meaning="effect of log(1 + events in the trailing window) on the log-hazard"),
+    Parameter("hazard_group_sd", (), "positive", {"dist": "HalfNormal", "sigma": 0.5},
+              None, False, 0.0, _with_hazard_groups, meaning="scale of the group effects on the log-hazard"),
+    Parameter("hazard_group", ("group",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
+              None, False, 0.0, _with_hazard_groups, scale="hazard_group_sd", structure="pooled",
+              meaning="per-group shift of the log-hazard (partial pooling)"),
 )
+
+#: The collapse hazard's parameters (MODEL.md 6), in registry order.
+HAZARD_PARAMETERS = tuple(p.name for p in REGISTRY if p.name.startswith("hazard_"))
 
 #: The observation parameter: in the kernels' flat vector only for the negative binomial.
 DISPERSION = "dispersion"
@@ -177,9 +250,12 @@ def kernel_order(observation: str = "poisson") -> tuple[str, ...]:
     return tuple(p.name for p in slotted if p.name != DISPERSION or observation == "negative_binomial")
 
 
-def dims_for(spec, n_streams: int, n_truces: int) -> Dims:
-    """The :class:`Dims` of a spec fitted to data with ``n_streams`` streams and ``n_truces`` truces."""
-    return Dims(K=n_streams, J=n_truces, P=spec.penalty_tiers, C=len(spec.baseline_covariates))
+def dims_for(spec, n_streams: int, n_truces: int, n_groups: int = 0) -> Dims:
+    """The :class:`Dims` of a spec fitted to data with ``n_streams`` streams, ``n_truces`` truces
+    with events and ``n_groups`` groups (a corpus)."""
+    hazard = spec.hazard
+    return Dims(K=n_streams, J=n_truces, P=spec.penalty_tiers, C=len(spec.baseline_covariates), G=n_groups,
+                B=len(hazard.bins) if hazard else 0, Z=len(hazard.covariates) if hazard else 0)
 
 
 def present(spec, dims: Dims) -> list[Parameter]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from escalate.errors import SpecError
 from escalate.model.parameters import (
-    LOG_OBSERVED_RATE,
+    SYMBOLIC_MEANS,
     parameter,
     parameter_names,
     registry,
@@ -49,6 +49,9 @@ TIME_RESOLUTIONS = ("exact", "day")
 #: How truce effects enter with J > 1 truces (MODEL.md 2: partial pooling, non-centred).
 TRUCE_EFFECTS = ("non_centred", "centred", "none")
 OBSERVATIONS = ("poisson", "negative_binomial")
+#: Group pooling of the violence model's baseline (MODEL.md 6): off, non-centred or centred
+#: (centred mixes better when every group has many days of data).
+GROUP_EFFECTS = ("none", "non_centred", "centred")
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class Prior:
         values = []
         for k in names:
             v = given[k]
-            if v == LOG_OBSERVED_RATE and name == "mu_log" and k == "mu":
+            if k == "mu" and v == SYMBOLIC_MEANS.get(name):
                 values.append((k, v))
                 continue
             if isinstance(v, bool) or not isinstance(v, int | float):
@@ -113,6 +116,65 @@ class SamplerSettings:
     adaptation: str = "diag"
 
 
+#: How truces without event data enter a hazard with a violence feedback term (MODEL.md 6).
+UNOBSERVED_VIOLENCE = ("error", "omit_feedback", "exclude")
+#: Default bins of days since the start for the baseline hazard (lower edges).
+HAZARD_BINS = (0, 3, 7, 14, 30, 90, 365)
+
+
+@dataclass(frozen=True)
+class HazardSettings:
+    """The ``[hazard]`` table: the collapse hazard of MODEL.md 6.
+
+    Attributes
+    ----------
+    bins : tuple of int
+        Lower edges (days since the start, the first 0) of the baseline's bins.
+    covariates : tuple of str
+        Static truce covariates (columns of the corpus' truce table) in the hazard.
+    feedback : bool
+        The violence feedback term ``hazard_feedback * log(1 + c)``, c = events of the truce's
+        streams in the trailing ``feedback_window_days`` days.
+    feedback_window_days : int
+    unobserved_violence : {"error", "omit_feedback", "exclude"}
+        Truces without event data, when ``feedback`` is on: an error (the default: never treat
+        missing data as zero silently), fitted without the feedback term, or left out.
+    groups : bool
+        Partial pooling of the log-hazard by group (``hazard_group``).
+    """
+
+    bins: tuple[int, ...] = HAZARD_BINS
+    covariates: tuple[str, ...] = ()
+    feedback: bool = True
+    feedback_window_days: int = 7
+    unobserved_violence: str = "error"
+    groups: bool = True
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str) -> "HazardSettings":
+        if not isinstance(raw, dict):
+            raise SpecError(f"{source}: [hazard] must be a table")
+        _reject_unknown(raw, {f.name for f in fields(cls)}, "hazard.", source)
+        bins = raw.get("bins", list(HAZARD_BINS))
+        if (not isinstance(bins, list) or not bins or any(isinstance(b, bool) or not isinstance(b, int) for b in bins)
+                or bins[0] != 0 or any(b >= c for b, c in zip(bins, bins[1:]))):
+            raise SpecError(f"{source}: 'hazard.bins' must be increasing whole numbers of days starting at 0 "
+                            f"(lower edges, e.g. {list(HAZARD_BINS)}), got {bins!r}")
+        window = _typed(raw, "feedback_window_days", int, source, 7, prefix="hazard.")
+        if window < 1:
+            raise SpecError(f"{source}: 'hazard.feedback_window_days' must be >= 1, got {window}")
+        return cls(bins=tuple(bins), covariates=tuple(_str_list(raw, "covariates", source)),
+                   feedback=_typed(raw, "feedback", bool, source, True, prefix="hazard."),
+                   feedback_window_days=window,
+                   unobserved_violence=_choice(raw, "unobserved_violence", UNOBSERVED_VIOLENCE, source),
+                   groups=_typed(raw, "groups", bool, source, True, prefix="hazard."))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bins": list(self.bins), "covariates": list(self.covariates), "feedback": self.feedback,
+                "feedback_window_days": self.feedback_window_days,
+                "unobserved_violence": self.unobserved_violence, "groups": self.groups}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A validated model spec (see ``models/truce-hawkes.toml`` for the annotated format).
@@ -138,6 +200,11 @@ class ModelSpec:
         Partial pooling of the per-truce baseline shift with J > 1 truces: non-centred
         (MODEL.md's default), centred (better geometry when every truce has many events), or
         none (for a handful of truces whose differences the covariates must carry).
+    group_effects : {"none", "non_centred", "centred"}
+        Partial pooling of the violence model's baseline by group (conflict or dyad): each
+        truce effect is its group's effect plus a within-group effect (MODEL.md 6).
+    hazard : HazardSettings or None
+        The collapse hazard (a ``[hazard]`` table); None for a violence model alone.
     priors : tuple of (name, Prior)
         Priors of every parameter, defaults from MODEL.md filled in.
     sampler : SamplerSettings
@@ -155,6 +222,8 @@ class ModelSpec:
     baseline_covariates: tuple[str, ...] = ()
     truce_effects: str = "non_centred"
     excitation: bool = True
+    group_effects: str = "none"
+    hazard: HazardSettings | None = None
     priors: tuple[tuple[str, Prior], ...] = ()
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     scenarios: tuple[dict, ...] = ()
@@ -197,7 +266,7 @@ class ModelSpec:
         raw = dict(raw)
         allowed = {"schema_version", "name", "description", "streams", "penalty_tiers",
                    "time_resolution", "observation", "baseline_covariates", "truce_effects", "excitation", "priors",
-                   "sampler", "scenario", "collapse"}
+                   "sampler", "scenario", "collapse", "group_effects", "hazard"}
         _reject_unknown(raw, allowed, "", source)
         version = raw.pop("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
@@ -218,6 +287,8 @@ class ModelSpec:
         kw["baseline_covariates"] = tuple(_str_list(raw, "baseline_covariates", source))
         kw["truce_effects"] = _choice(raw, "truce_effects", TRUCE_EFFECTS, source)
         kw["excitation"] = _typed(raw, "excitation", bool, source, True)
+        kw["group_effects"] = _choice(raw, "group_effects", GROUP_EFFECTS, source)
+        kw["hazard"] = HazardSettings.from_dict(raw["hazard"], source) if "hazard" in raw else None
         reserved = {"verification", "penalty_tier", "truce_id", "start", "stream"}
         clash = sorted(set(kw["baseline_covariates"]) & reserved)
         if clash:
@@ -302,14 +373,28 @@ class ModelSpec:
             "baseline_covariates": list(self.baseline_covariates),
             "truce_effects": self.truce_effects,
             "excitation": self.excitation,
-            "priors": {name: p.to_dict() for name, p in self.priors},
+            "priors": {name: p.to_dict() for name, p in self.priors if self._may_have(name)},
             "sampler": {f.name: getattr(self.sampler, f.name) for f in fields(SamplerSettings)},
         }
+        if self.group_effects != "none":
+            out["group_effects"] = self.group_effects
+        if self.hazard is not None:
+            out["hazard"] = self.hazard.to_dict()
         if self.scenarios:
             out["scenario"] = [dict(s) for s in self.scenarios]
         if self.collapse:
             out["collapse"] = [dict(c) for c in self.collapse]
         return out
+
+    def _may_have(self, name: str) -> bool:
+        """Whether the spec's model can have parameter ``name`` at all: the TOML form of a spec
+        without a hazard or group pooling leaves their priors out (so its id is the one it had
+        before those parts existed)."""
+        if name.startswith("hazard_"):
+            return self.hazard is not None
+        if name.startswith("group_"):
+            return self.group_effects != "none"
+        return True
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) of :meth:`to_dict`."""
