@@ -12,9 +12,10 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_four_notebooks_with_outputs_stripped():
+def test_there_are_five_notebooks_with_outputs_stripped():
     assert [p.name for p in NOTEBOOKS] == ["01-quickstart.ipynb", "02-policy-scenarios.ipynb",
-                                           "03-model-checking.ipynb", "04-your-own-data.ipynb"]
+                                           "03-model-checking.ipynb", "04-your-own-data.ipynb",
+                                           "05-learning-from-ceasefires.ipynb"]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")

@@ -96,7 +96,8 @@ class Corpus:
         truces : DataFrame or path
             One row per truce: ``truce_id``, ``group``, ``start`` (a date), ``end`` (a date, or
             empty), ``end_type`` (one of :data:`END_TYPES`), ``verification`` (0..1),
-            ``penalty_tier`` (whole number >= 0) and the ``covariates``.
+            ``penalty_tier`` (whole number >= 0) and the ``covariates``; optional ``excluded``: a
+            reason to leave the truce out of the hazard (empty: keep it).
         counts : DataFrame or path, optional
             Daily counts ``truce_id``, ``date``, ``stream``, ``count`` of the truces with event
             data: every day from ``history_days`` before the start to the last day at risk,
@@ -294,6 +295,11 @@ def _truce_table(table: pd.DataFrame, label: str, covariates: tuple[str, ...], c
     for name in covariates:
         out[name] = require_finite(table, name, label)
     days, collapsed, excluded = _at_risk(out, cutoff)
+    if "excluded" in table:  # the caller's reasons (e.g. a start known only to the month) come first
+        given = stream_labels(table["excluded"]).to_numpy(dtype=object)
+        excluded = np.where(given != "", given, excluded)
+        days = np.where(given != "", 0, days)
+        collapsed = collapsed & (given == "")
     out["days_at_risk"], out["collapsed"], out["excluded"] = days, collapsed, excluded
     return out
 

@@ -8,8 +8,6 @@ derivation and the attribution that must travel with any copy), found by :func:`
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -17,10 +15,14 @@ import pandas as pd
 
 from escalate.data.tables import read_table
 from escalate.data.truce_data import TruceData
-from escalate.errors import DataValidationError
+from escalate.datasets.ceasefires import ceasefire_corpus
+from escalate.datasets.paths import DATA_ENV, data_folder
 from escalate.model.simulate import simulate
 
 #: Folder name of the real example in the data folder.
+__all__ = ["ACLED_ATTRIBUTION", "DATA_ENV", "DailyFrames", "ceasefire_corpus", "data_folder", "israel_hezbollah",
+           "israel_hezbollah_daily", "israel_hezbollah_readme", "synthetic", "synthetic_tables"]
+
 ISRAEL_HEZBOLLAH = "israel-hezbollah"
 
 #: Attribution that must accompany the Israel-Hezbollah data wherever it goes.
@@ -103,39 +105,6 @@ class DailyFrames(NamedTuple):
     truces: pd.DataFrame
     covariates: pd.DataFrame
     attribution: str
-
-
-#: Environment variable naming the data folder (the one holding ``israel-hezbollah/``).
-DATA_ENV = "ESCALATE_DATA"
-
-
-def data_folder(name: str, path=None) -> Path:
-    """The folder of real data set ``name`` (e.g. ``"israel-hezbollah"``).
-
-    Looked up in order: ``path`` (that data set's folder, or a data folder holding it), the
-    environment variable ``ESCALATE_DATA`` (a data folder), then ``../shared/data`` beside the
-    project checkout (and beside the working directory). Raises
-    :class:`~escalate.errors.DataValidationError` saying where to put the files when none has it.
-    """
-    tried = []
-    candidates = []
-    if path is not None:
-        candidates += [Path(path), Path(path) / name]
-    if os.environ.get(DATA_ENV):
-        candidates.append(Path(os.environ[DATA_ENV]) / name)
-    project = Path(__file__).resolve().parents[3]
-    if (project / "pyproject.toml").exists():  # an editable install: the checkout's neighbour
-        candidates.append(project.parent / "shared" / "data" / name)
-    candidates.append(Path.cwd().parent / "shared" / "data" / name)
-    for folder in candidates:
-        tried.append(str(folder))
-        if (folder / "README.md").is_file():
-            return folder
-    raise DataValidationError(
-        f"data set {name!r} not found (looked in {', '.join(dict.fromkeys(tried))}); the real data "
-        f"sets are not shipped with escalate: put the folder {name}/ (with its README.md) in a data "
-        f"folder and pass path=, or set {DATA_ENV}=/path/to/data, or place it at ../shared/data/{name} "
-        f"beside the project")
 
 
 def israel_hezbollah_daily(path=None) -> DailyFrames:

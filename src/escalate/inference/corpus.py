@@ -41,10 +41,11 @@ from escalate.inference.diagnostics import (
     warn_if_failed,
 )
 from escalate.inference.result import Fit, add_derived, library_versions
-from escalate.model.build import build_model
+from escalate.model.build import build_model, model_coords
 from escalate.model.hazard import hazard_rows, trailing_counts
 from escalate.model.parameters import (
     HAZARD_PARAMETERS,
+    parameter,
     parameter_names,
     thinned_indices,
 )
@@ -63,6 +64,7 @@ def fit_corpus(corpus: Corpus, spec: ModelSpec, *, draws: int | None = None, tun
                cores: int | None = None) -> "CorpusFit":
     """Fit the collapse hazard of ``spec`` (its ``[hazard]`` table) to ``corpus``, jointly with
     the violence model where the corpus has event data; arguments as :func:`escalate.fit`."""
+    corpus = corpus if spec.violence else corpus.without_events()  # the hazard alone
     settings = spec.sampler
     model = build_model(corpus, spec)
     sampler = sampler or settings.sampler
@@ -87,6 +89,28 @@ def fit_corpus(corpus: Corpus, spec: ModelSpec, *, draws: int | None = None, tun
     result = CorpusFit(tree=tree, spec=spec, corpus=corpus)
     warn_if_failed(result.diagnostics)
     return result
+
+
+def corpus_fit_from_draws(corpus: Corpus, spec: ModelSpec, draws: dict) -> "CorpusFit":
+    """A :class:`CorpusFit` from given parameter draws (MODEL.md names, leading draw dim): for
+    checks, elicited priors and scenarios; one chain, no sampler statistics."""
+    corpus = corpus if spec.violence else corpus.without_events()
+    build_model(corpus, spec)  # the same checks as a fit: spec and corpus agree
+    arrays = {name: np.asarray(value, dtype=float) for name, value in draws.items()}
+    sizes = {v.shape[0] for v in arrays.values() if v.ndim}
+    if len(sizes) != 1 or any(v.ndim == 0 for v in arrays.values()):
+        raise EscalateInputError("every draw array needs the same leading draw dimension")
+    coords = model_coords(corpus.event_data(), spec, corpus)
+    dims = {name: parameter(name).dims for name in arrays}
+    post = xr.Dataset({name: (("chain", "draw", *dims[name]), value[None]) for name, value in arrays.items()},
+                      coords={"chain": [0], "draw": np.arange(sizes.pop()),
+                              **{d: coords[d] for name in arrays for d in dims[name]}})
+    tree = xr.DataTree.from_dict({"posterior": post})
+    tree["corpus"] = corpus_to_tree(corpus)
+    tree.attrs.update({"escalate_version": __version__, "format_version": CORPUS_FORMAT_VERSION, "kind": KIND,
+                       "spec": spec.to_json(), "spec_id": spec.spec_id, "spec_source": spec.source,
+                       "data_hash": corpus.data_hash, "run": json.dumps({"sampler": "fit_from_draws"})})
+    return CorpusFit(tree=tree, spec=spec, corpus=corpus)
 
 
 @dataclass(eq=False)
@@ -182,35 +206,34 @@ class CorpusFit:
         return frame
 
     def survival(self, days=(7, 30, 90, 365), draws: int | None = 400, ci_prob: float = CI_PROB) -> pd.DataFrame:
-        """The model's population survival curve: P(no declared collapse by day t) averaged over
-        the corpus' truces at risk (their covariates, groups, and their observed violence where
-        the feedback term has it, zero trailing events after their last observed day), per
-        posterior draw; mean and band. The posterior predictive counterpart of Kaplan-Meier."""
+        """The model's survival curve on the corpus' own risk sets: P(no declared collapse on days
+        0..t-1) = prod over days d < t of (1 - E_d / n_d), with n_d the truces at risk on day d
+        and E_d the sum of their daily hazards (their covariates, groups and, where the feedback
+        term has them, their observed trailing events), per posterior draw; mean and band. The
+        posterior predictive counterpart of :func:`escalate.checking.survival.kaplan_meier` under
+        the same censoring."""
         rows_ = hazard_rows(self.corpus, self.spec.hazard)
         indices = thinned_indices(self.n_draws, draws or self.n_draws)
         p = hazard_draws(self.tree, self.spec, self.corpus, indices)
-        horizon = int(max(days)) + 1
+        horizon = int(max(days))
         truces = self.corpus.truces.set_index("truce_id").loc[list(rows_.truce_ids)]
-        total = np.zeros((len(indices), horizon))
+        expected = np.zeros((len(indices), horizon))
+        at_risk = np.zeros(horizon)
         window = self.spec.hazard.feedback_window_days
-        with_feedback = self.spec.hazard.feedback and self.spec.hazard.unobserved_violence != "error"
         for j, truce_id in enumerate(rows_.truce_ids):
             row = truces.loc[truce_id]
-            z = row[list(self.spec.hazard.covariates)].to_numpy(dtype=float).reshape(1, -1).repeat(horizon, 0)
-            eta = static_eta(p, self.spec, 0, np.full(horizon, row["verification"]),
-                             np.full(horizon, row["penalty_tier"]), z, rows_.group[j])
-            if with_feedback and row["has_events"]:
-                counts = np.zeros(horizon)
-                seen = trailing_counts(self.corpus.daily_totals(truce_id), self.corpus.history_days,
-                                       int(row["days_at_risk"]), window)[:horizon]
-                counts[:len(seen)] = seen
-                eta = eta + p["hazard_feedback"][:, None] * np.log1p(counts)[None, :]
-            total += 1.0 - closed_form_risk(eta)
-        curve = total / len(rows_.truce_ids)
-        days = np.asarray(days, dtype=np.int64)
-        # survival to the end of day t-1: no collapse on days 0..t-1
-        at = curve[:, days - 1]
-        frame = pd.DataFrame({"day": days, "survival_mean": at.mean(axis=0),
+            n = min(int(row["days_at_risk"]), horizon)
+            z = row[list(self.spec.hazard.covariates)].to_numpy(dtype=float).reshape(1, -1).repeat(n, 0)
+            eta = static_eta(p, self.spec, 0, np.full(n, row["verification"]), np.full(n, row["penalty_tier"]),
+                             z, rows_.group[j])
+            if rows_.feedback[rows_.truce == j].any():
+                seen = trailing_counts(self.corpus.daily_totals(truce_id), self.corpus.history_days, n, window)
+                eta = eta + p["hazard_feedback"][:, None] * np.log1p(seen)[None, :]
+            expected[:, :n] += -np.expm1(-np.exp(eta))
+            at_risk[:n] += 1
+        curve = np.cumprod(1.0 - expected / np.maximum(at_risk, 1.0), axis=1)
+        at = curve[:, np.asarray(days, dtype=np.int64) - 1]
+        frame = pd.DataFrame({"day": list(days), "survival_mean": at.mean(axis=0),
                               "survival_lo": np.quantile(at, (1 - ci_prob) / 2, axis=0),
                               "survival_hi": np.quantile(at, (1 + ci_prob) / 2, axis=0)})
         frame.attrs["interval"] = f"{ci_prob:.0%} equal-tailed over posterior draws"

@@ -83,6 +83,11 @@ def build_model(data: TruceData | Corpus, spec: ModelSpec) -> pm.Model:
     baseline are non-centred.
     """
     corpus = data if isinstance(data, Corpus) else None
+    if corpus is not None and not spec.violence:
+        if spec.hazard is not None and spec.hazard.feedback:
+            raise SpecError(f"{spec.source}: violence = false leaves the hazard's feedback term without events; "
+                            f"set hazard.feedback = false")
+        corpus = corpus.without_events()
     events = corpus.event_data() if corpus is not None else data
     if corpus is not None and spec.hazard is None:
         raise SpecError(f"{spec.source}: a corpus is fitted with a collapse hazard; add a [hazard] table "

@@ -203,6 +203,9 @@ class ModelSpec:
     group_effects : {"none", "non_centred", "centred"}
         Partial pooling of the violence model's baseline by group (conflict or dyad): each
         truce effect is its group's effect plus a within-group effect (MODEL.md 6).
+    violence : bool
+        False: a corpus' event series are not modelled (the collapse hazard alone, with
+        ``hazard.feedback = false``).
     hazard : HazardSettings or None
         The collapse hazard (a ``[hazard]`` table); None for a violence model alone.
     priors : tuple of (name, Prior)
@@ -223,6 +226,7 @@ class ModelSpec:
     truce_effects: str = "non_centred"
     excitation: bool = True
     group_effects: str = "none"
+    violence: bool = True
     hazard: HazardSettings | None = None
     priors: tuple[tuple[str, Prior], ...] = ()
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
@@ -266,7 +270,7 @@ class ModelSpec:
         raw = dict(raw)
         allowed = {"schema_version", "name", "description", "streams", "penalty_tiers",
                    "time_resolution", "observation", "baseline_covariates", "truce_effects", "excitation", "priors",
-                   "sampler", "scenario", "collapse", "group_effects", "hazard"}
+                   "sampler", "scenario", "collapse", "group_effects", "hazard", "violence"}
         _reject_unknown(raw, allowed, "", source)
         version = raw.pop("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
@@ -288,6 +292,9 @@ class ModelSpec:
         kw["truce_effects"] = _choice(raw, "truce_effects", TRUCE_EFFECTS, source)
         kw["excitation"] = _typed(raw, "excitation", bool, source, True)
         kw["group_effects"] = _choice(raw, "group_effects", GROUP_EFFECTS, source)
+        kw["violence"] = _typed(raw, "violence", bool, source, True)
+        if not kw["violence"] and "hazard" not in raw:
+            raise SpecError(f"{source}: violence = false leaves only the collapse hazard; add a [hazard] table")
         kw["hazard"] = HazardSettings.from_dict(raw["hazard"], source) if "hazard" in raw else None
         reserved = {"verification", "penalty_tier", "truce_id", "start", "stream"}
         clash = sorted(set(kw["baseline_covariates"]) & reserved)
@@ -378,6 +385,8 @@ class ModelSpec:
         }
         if self.group_effects != "none":
             out["group_effects"] = self.group_effects
+        if not self.violence:
+            out["violence"] = False
         if self.hazard is not None:
             out["hazard"] = self.hazard.to_dict()
         if self.scenarios:

@@ -1,0 +1,117 @@
+"""Forecasts of declared collapse from the corpus hazard (MODEL.md 6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import escalate
+from escalate import ModelSpec, Scenario
+from escalate.inference.corpus import corpus_fit_from_draws
+from escalate.model.hazard import day_bins
+from escalate.model.simulate_corpus import DEFAULT_TRUTH
+
+BINS = (0, 3, 7, 14, 30, 90, 365)
+
+
+def spec(feedback=True):
+    return ModelSpec.from_dict({
+        "time_resolution": "day", "penalty_tiers": 3, "truce_effects": "none", "streams": ["events"],
+        "hazard": {"bins": list(BINS), "covariates": ["written", "mediated"], "feedback": feedback,
+                   "unobserved_violence": "exclude"},
+        "collapse": [{"kind": "count", "threshold": 12, "window_days": 7}]})
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    corpus, _ = escalate.simulate_corpus(60, 6, seed=8, event_share=1.0, max_days=150)
+    return corpus
+
+
+def draws(n, rng, feedback):
+    t = DEFAULT_TRUTH
+    return {"hazard_baseline": t["hazard_baseline"] + 0.2 * rng.standard_normal((n, len(BINS))),
+            "hazard_baseline_sd": np.full(n, 0.3), "hazard_verification": rng.normal(-0.7, 0.1, n),
+            "hazard_tier": rng.normal(-0.4, 0.1, (n, 2)), "hazard_covariate": rng.normal(-0.3, 0.1, (n, 2)),
+            "hazard_feedback": np.full(n, feedback), "hazard_group_sd": np.full(n, 0.3),
+            "hazard_group": rng.normal(0, 0.3, (n, 6)),
+            "mu_log": np.log(np.full((n, 1), 0.5)), "mu_verification": np.zeros(n), "mu_tier": np.zeros((n, 2)),
+            "branching": np.full((n, 1, 1), 0.5), "excite_verification_self": np.zeros(n),
+            "excite_tier": np.zeros((n, 2)), "decay": np.full(n, 0.6)}
+
+
+def holding(corpus):
+    """A censored truce with events, forecast as if it ran on from the end of its data."""
+    t = corpus.truces
+    return t[(t["end_type"] != "collapsed") & t["has_events"] & (t["days_at_risk"] > 20)].iloc[0]
+
+
+def test_without_feedback_the_declared_risk_is_the_closed_form_on_every_path(corpus):
+    rng = np.random.default_rng(1)
+    fit = corpus_fit_from_draws(corpus, spec(feedback=False), draws(12, rng, 0.0))
+    row = holding(corpus)
+    cell = Scenario("cell", verification=1.0, penalty_tier=2, from_day=5)
+    forecast = fit.forecast(row["truce_id"], 40, scenarios=[cell], paths=30, seed=3)
+    p = {k: v[0] for k, v in fit.tree["posterior"].to_dataset().items()}
+    g = corpus.groups.index(row["group"])
+    z = np.array([row["written"], row["mediated"]])
+    for name, v_after, t_after in (("status quo", row["verification"], row["penalty_tier"]), ("cell", 1.0, 2)):
+        for i in range(12):
+            survival, expected = 1.0, []
+            for h in range(40):  # future day h is day days_at_risk + h of the truce
+                v, t = (v_after, t_after) if (name == "status quo" or h >= 5) else (row["verification"],
+                                                                                     row["penalty_tier"])
+                tiers = [0.0, *p["hazard_tier"].values[i]]
+                eta = (p["hazard_baseline"].values[i][day_bins(int(row["days_at_risk"]) + h, BINS)]
+                       + p["hazard_verification"].values[i] * v + tiers[int(t)]
+                       + p["hazard_covariate"].values[i] @ z + p["hazard_group"].values[i][g])
+                survival *= 1 - (1 - np.exp(-np.exp(eta)))
+                expected.append(1 - survival)
+            got = forecast.ds["p_declared"].sel(scenario=name).values[i]
+            np.testing.assert_allclose(got, expected, rtol=1e-10)
+    head = forecast.headline(days=(7, 30))
+    assert set(head["kind"]) == {"declared", "violence", "either"}
+    either = head[head["kind"] == "either"]["p_collapse_mean"].to_numpy()
+    declared = head[head["kind"] == "declared"]["p_collapse_mean"].to_numpy()
+    violence = head[head["kind"] == "violence"]["p_collapse_mean"].to_numpy()
+    assert (either >= np.maximum(declared, violence) - 1e-12).all()
+    assert (either <= declared + violence + 1e-12).all()
+
+
+def test_with_feedback_violent_paths_raise_the_declared_risk(corpus):
+    rng = np.random.default_rng(2)
+    row = holding(corpus)
+    risks = {}
+    for feedback in (0.0, 0.8):
+        fit = corpus_fit_from_draws(corpus, spec(), draws(20, np.random.default_rng(2), feedback))
+        forecast = fit.forecast(row["truce_id"], 60, paths=60, seed=4)
+        risks[feedback] = float(forecast.ds["p_declared"].sel(scenario="status quo").values[:, -1].mean())
+    # each path's hazard sees its own simulated counts: a positive feedback effect raises the risk
+    # by about the factor E[(1 + c)^0.8] on the log-hazard scale, here more than 30%
+    assert risks[0.8] > 1.3 * risks[0.0]
+    del rng
+
+
+def test_a_truce_without_events_and_a_new_truce_have_the_closed_form(corpus):
+    rng = np.random.default_rng(3)
+    no_events = corpus.without_events()
+    fit = corpus_fit_from_draws(no_events, ModelSpec.from_dict({
+        "penalty_tiers": 3, "hazard": {"bins": list(BINS), "covariates": ["written", "mediated"],
+                                       "feedback": False}}), {k: v for k, v in draws(15, rng, 0.0).items()
+                                                              if k.startswith("hazard") and k != "hazard_feedback"})
+    row = holding(corpus)
+    forecast = fit.forecast(row["truce_id"], 20)
+    head = forecast.headline(days=(7, 20))
+    assert set(head["kind"]) == {"declared", "either"}  # no violence simulated
+    risk = fit.new_truce_risk((7, 30), verification=1, penalty_tier=2, covariates={"written": 1, "mediated": 0},
+                              group=corpus.groups[0])
+    p = {k: v[0] for k, v in fit.tree["posterior"].to_dataset().items()}
+    eta = (p["hazard_baseline"].values[:, day_bins(np.arange(30), BINS)] + p["hazard_verification"].values[:, None]
+           + p["hazard_tier"].values[:, 1:2] + p["hazard_covariate"].values[:, :1] + p["hazard_group"].values[:, :1])
+    closed = 1 - np.exp(-np.exp(eta).cumsum(axis=1))
+    assert risk["p_collapse_mean"].tolist() == pytest.approx([closed[:, 6].mean(), closed[:, 29].mean()], rel=1e-12)
+    assert (risk["basis"] == "data").all()
+    odd = fit.new_truce_risk((7,), verification=1, penalty_tier=2, covariates={"written": 2, "mediated": 0})
+    assert odd["basis"].iloc[0].startswith("prior-driven: written = 2")
+    with pytest.raises(escalate.EscalateInputError, match="mediated"):
+        fit.new_truce_risk((7,), covariates={"written": 1})
