@@ -11,14 +11,12 @@ ceasefire collapses, and forecasts for a truce in progress with three probabilit
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
 
 from escalate.data.corpus import Corpus
@@ -41,6 +39,7 @@ from escalate.inference.diagnostics import (
     warn_if_failed,
 )
 from escalate.inference.result import Fit, add_derived, library_versions
+from escalate.inference.sampling import sample_model
 from escalate.model.build import build_model, model_coords
 from escalate.model.hazard import hazard_rows, trailing_counts
 from escalate.model.parameters import (
@@ -65,16 +64,9 @@ def fit_corpus(corpus: Corpus, spec: ModelSpec, *, draws: int | None = None, tun
     """Fit the collapse hazard of ``spec`` (its ``[hazard]`` table) to ``corpus``, jointly with
     the violence model where the corpus has event data; arguments as :func:`escalate.fit`."""
     corpus = corpus if spec.violence else corpus.without_events()  # the hazard alone
-    settings = spec.sampler
     model = build_model(corpus, spec)
-    sampler = sampler or settings.sampler
-    chains = chains or settings.chains
-    extra = {"nuts": {"adaptation": settings.adaptation}} if settings.adaptation != "diag" and sampler == "nutpie" else {}
-    with model:
-        tree = pm.sample(draws=draws or settings.draws, tune=tune or settings.tune, chains=chains,
-                         cores=cores or min(chains, os.cpu_count() or 1), random_seed=seed, nuts_sampler=sampler,
-                         target_accept=target_accept or settings.target_accept, progressbar=progressbar,
-                         compute_convergence_checks=False, **extra)
+    tree, sampler = sample_model(model, spec, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                                 target_accept=target_accept, progressbar=progressbar, cores=cores)
     events = corpus.event_data()
     if events is not None:
         tree = add_derived(tree, events)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-import pymc as pm
 import xarray as xr
 
 from escalate.data.corpus import Corpus
@@ -14,6 +11,7 @@ from escalate.errors import ParameterError, SpecError
 from escalate.inference.corpus import fit_corpus
 from escalate.inference.diagnostics import warn_if_failed
 from escalate.inference.result import Fit, finalize_tree
+from escalate.inference.sampling import sample_model
 from escalate.model.build import build_model, check_compatible, model_coords
 from escalate.model.parameters import normalize_params, parameter
 from escalate.model.spec import ModelSpec
@@ -50,18 +48,9 @@ def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int
         return fit_corpus(data, spec, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                           target_accept=target_accept, progressbar=progressbar, cores=cores)
     data = prepare_data(data, spec)
-    settings = spec.sampler
     model = build_model(data, spec)
-    sampler = sampler or settings.sampler
-    chains = chains or settings.chains
-    extra = {"nuts": {"adaptation": settings.adaptation}} if settings.adaptation != "diag" and sampler == "nutpie" else {}
-    with model:
-        tree = pm.sample(
-            draws=draws or settings.draws, tune=tune or settings.tune, chains=chains,
-            cores=cores or min(chains, os.cpu_count() or 1), random_seed=seed, nuts_sampler=sampler,
-            target_accept=target_accept or settings.target_accept, progressbar=progressbar,
-            compute_convergence_checks=False, **extra,
-        )
+    tree, sampler = sample_model(model, spec, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                                 target_accept=target_accept, progressbar=progressbar, cores=cores)
     tree = finalize_tree(tree, data, spec, {"seed": seed, "sampler": sampler})
     result = Fit(tree=tree, spec=spec, data=data)
     warn_if_failed(result.diagnostics)

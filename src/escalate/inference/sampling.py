@@ -1,0 +1,23 @@
+"""The one NUTS call: a built model sampled with a spec's sampler settings and the caller's overrides."""
+
+from __future__ import annotations
+
+import os
+
+import pymc as pm
+
+
+def sample_model(model, spec, *, draws=None, tune=None, chains=None, seed=0, sampler=None, target_accept=None,
+                 progressbar=False, cores=None):
+    """``(tree, sampler)``: ``model`` sampled by ``pm.sample`` with ``spec.sampler`` defaults
+    (nutpie's low-rank mass matrix where the spec asks for it)."""
+    settings = spec.sampler
+    sampler = sampler or settings.sampler
+    chains = chains or settings.chains
+    extra = {"nuts": {"adaptation": settings.adaptation}} if settings.adaptation != "diag" and sampler == "nutpie" else {}
+    with model:
+        tree = pm.sample(draws=draws or settings.draws, tune=tune or settings.tune, chains=chains,
+                         cores=cores or min(chains, os.cpu_count() or 1), random_seed=seed, nuts_sampler=sampler,
+                         target_accept=target_accept or settings.target_accept, progressbar=progressbar,
+                         compute_convergence_checks=False, **extra)
+    return tree, sampler
