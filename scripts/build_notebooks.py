@@ -92,7 +92,7 @@ NOTEBOOKS = {
         ("md", "## Backtest against rivals\n\nTwo origins here; `docs/validation.md` reports weekly origins through the 2024 truce."),
         ("code", "bt = escalate.backtest(israel_hezbollah(), escalate.ModelSpec.from_toml('../models/israel-hezbollah.toml'),\n"
                  "                       ['2025-04-01', '2025-06-01'], horizons=[7, 30], draws=150, tune=150,\n"
-                 "                       forecast_draws=50, paths=20, n_jobs=1)\nbt.summary()"),
+                 "                       forecast_draws=50, paths=20, chains=2, scheduler='synchronous')\nbt.summary()"),
         ("code", "bt.skill(n_boot=200)"),
         ("code", "from escalate.reporting import plots\nplots.reliability(bt.reliability('any israel'));"),
     ],

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "escalate"
 #: from the wings below it, never from one above.
 LAYERS = ["base", "data", "importers", "model", "forecasting", "inference", "checking", "reporting",
           "datasets", "cli", "root"]
-BASE = {"errors", "version", "storage", "folders"}
+BASE = {"errors", "version", "storage", "folders", "parallel"}
 
 #: Deliberate late imports: (module, imported module) -> why.
 LATE_IMPORTS = {

@@ -30,15 +30,19 @@ def test_backtest_scores_rivals_and_ignores_the_future():
     spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "time_resolution": "day", "truce_effects": "none",
                                          "collapse": [{"kind": "count", "threshold": 8, "window_days": 3}]})
     kw = dict(horizons=[3, 7], draws=150, tune=150, chains=2, forecast_draws=50, paths=20, seed=1)
-    result = escalate.backtest(data, spec, [120.0, 400.0], n_jobs=2, **kw)
+    result = escalate.backtest(data, spec, [120.0, 400.0], workers=2, **kw)  # a 2-worker Dask LocalCluster
     frame = result.scores
-    assert set(frame["forecaster"]) == {"escalate", "poisson", "climatology", "point"}
+    assert set(frame["forecaster"]) == {"escalate", "no excitation", "climatology", "point"}
     assert set(frame["target"]) == {"collapse", "any x", "any y", "count x", "count y"}
     assert frame["origin"].nunique() == 2 and (frame["brier"].dropna() >= 0).all()
     summary = result.summary()
-    assert {"brier", "log", "crps", "covered50", "covered90", "origins"} <= set(summary.columns)
+    assert {"brier", "log", "crps", "covered50", "covered90", "origins", "origins_from_failed_fits"} <= set(summary.columns)
+    # every origin's fits keep their diagnostics, and the fewer draws than the spec's are said
+    assert len(result.fits) == 4 and {"verdict", "max_rhat", "min_ess_bulk", "divergences"} <= set(result.fits.columns)
+    assert "150 draws" in result.settings["sampler_note"] and result.notes()[0] == result.settings["sampler_note"]
     skill = result.skill(n_boot=200)
-    assert set(skill["rival"]) == {"poisson", "climatology", "point"}
+    assert set(skill["rival"]) == {"no excitation", "climatology", "point"}
+    assert {"difference", "difference_lo", "difference_hi"} <= set(skill.columns)
     assert len(result.reliability("collapse")) == 40
 
     # plant a burst of events after the first origin: the forecasts (and fits) cannot change
@@ -48,7 +52,7 @@ def test_backtest_scores_rivals_and_ignores_the_future():
     planted = escalate.TruceData.from_daily_counts(
         counts.assign(date=counts["day"] + counts["truce_id"].map({"a": 0.0, "b": 300.0}))[["truce_id", "date", "stream", "count"]],
         data.truces[["truce_id", "start", "end"]], two_truce_tables()[1])
-    again = escalate.backtest(planted, spec, [120.0], n_jobs=1, **kw).scores
+    again = escalate.backtest(planted, spec, [120.0], scheduler="synchronous", **kw).scores
     first = frame[frame["origin"] == str(120.0)].reset_index(drop=True)
     assert (again["train_hash"] == first["train_hash"]).all()  # the fits saw the same data
     clim = (first["forecaster"] == "climatology").to_numpy()

@@ -21,11 +21,22 @@ def test_crps_by_hand():
     assert float(scores.crps(3.0, np.array([3.0, 3.0, 3.0]))) == pytest.approx(0.0)
 
 
-def test_count_log_score_by_hand():
-    # 4 samples {0, 0, 1, 3}, y = 1: support 0..4 (M = 3 + 1 -> 5 values), p = (1 + .5) / (4 + 2.5)
-    assert float(scores.count_log_score(1, [0, 0, 1, 3])[0]) == pytest.approx(-np.log(1.5 / 6.5))
+def test_count_log_score_by_hand_and_proper():
+    # 4 samples {0, 0, 1, 3}, y = 1: geometric tail of mean 1 + 1 = 2 (theta 2/3), q(1) = 1/3 * 2/3
+    q1 = (1 / 3) * (2 / 3)
+    assert float(scores.count_log_score(1, [0, 0, 1, 3])[0]) == pytest.approx(-np.log((1 + 0.5 * q1) / 4.5))
     unseen = float(scores.count_log_score(9, [0, 0, 1, 3])[0])
     assert np.isfinite(unseen) and unseen > float(scores.count_log_score(0, [0, 0, 1, 3])[0])
+    # the pmf sums to one over the counts, whatever they are: a distribution, not a function of y
+    pmf = scores.count_predictive_pmf([0, 0, 1, 3], np.arange(400))
+    assert pmf.sum() == pytest.approx(1.0, abs=1e-12)
+    # proper: the expected score under the samples' own distribution is lowest for honest samples
+    rng = np.random.default_rng(0)
+    truth = rng.poisson(3.0, 4000)
+    honest = rng.poisson(3.0, 2000)
+    for other in (rng.poisson(4.5, 2000), rng.poisson(2.0, 2000)):
+        assert scores.count_log_score(truth, np.tile(honest, (4000, 1))).mean() < \
+            scores.count_log_score(truth, np.tile(other, (4000, 1))).mean()
 
 
 def test_coverage_reliability_and_skill():

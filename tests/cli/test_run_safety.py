@@ -304,7 +304,7 @@ def test_update_refuses_an_edited_model_a_shrunk_dataset_and_an_edited_archive(r
     (["fit", "--model", "SPEC", "--counts", "C", "--out", "O", "--chains", "0"], ">= 1"),
     (["fit", "--model", "SPEC", "--counts", "C", "--out", "O", "--tune", "-1"], ">= 1"),
     (["fit", "--model", "SPEC", "--counts", "C", "--out", "O", "--seed", "-5"], "a seed"),
-    (["backtest", "--model", "SPEC", "--counts", "C", "--origins", "1", "-o", "O", "--jobs", "0"], ">= 1"),
+    (["backtest", "--model", "SPEC", "--counts", "C", "--origins", "1", "-o", "O", "--workers", "0"], ">= 1"),
 ])
 def test_bad_numbers_are_refused_before_any_work(args, needle, capsys):
     assert cli(*args) == 2

@@ -14,6 +14,7 @@ from escalate.data.corpus import Corpus
 from escalate.inference.corpus import fit_corpus
 from escalate.model.simulate_corpus import DEFAULT_BINS, DEFAULT_TRUTH, simulate_corpus
 from escalate.model.spec import ModelSpec
+from escalate.parallel import print_progress, run_tasks
 
 #: The parameters a recovery checks (group effects are summarised by their scales).
 CHECKED = ("hazard_baseline", "hazard_verification", "hazard_tier", "hazard_covariate", "hazard_feedback",
@@ -66,12 +67,29 @@ def recovery_replicate(seed: int, draws: int = 500, tune: int = 1000, chains: in
     return rows, fit
 
 
-def recovery_table(seeds, **kwargs) -> pd.DataFrame:
-    """Interval coverage per parameter over replicates (and how many fits passed diagnostics)."""
-    rows = pd.concat([recovery_replicate(seed, **kwargs)[0] for seed in seeds], ignore_index=True)
-    return rows.groupby("parameter", sort=False).agg(
+def _replicate_task(settings: dict, seed: int) -> pd.DataFrame:
+    """One replicate as a task of :func:`escalate.parallel.run_tasks` (its rows only)."""
+    return recovery_replicate(seed, **settings)[0]
+
+
+def recovery_table(seeds, *, scheduler: str | None = None, workers: int | None = None, progress=None,
+                   **settings) -> pd.DataFrame:
+    """Interval coverage per parameter over replicates, with how many of the fits passed their
+    diagnostics (``passed``). The replicates run as Dask tasks (:func:`escalate.parallel.run_tasks`;
+    ``scheduler="synchronous"`` runs them here); a failed replicate raises, naming its seed."""
+    results, failures = run_tasks(_replicate_task, {str(s): int(s) for s in seeds}, shared=settings,
+                                  scheduler=scheduler, workers=workers, progress=progress or print_progress)
+    if failures:
+        raise RuntimeError("; ".join(f"replicate seed {k}: {f.error}" for k, f in failures.items()))
+    rows = pd.concat([results[str(s)] for s in seeds], ignore_index=True)
+    rows["passed"] = rows["diagnostics"].str.startswith("PASSED")
+    table = rows.groupby("parameter", sort=False).agg(
         truth=("truth", "first"), replicates=("covered", "size"), coverage=("covered", "mean"),
-        mean_estimate=("mean", "mean"))
+        mean_estimate=("mean", "mean"), mean_width=("high", "mean"))
+    table["mean_width"] -= rows.groupby("parameter", sort=False)["low"].mean()
+    table.attrs["passed"] = int(rows.groupby("seed")["passed"].first().sum())
+    table.attrs["rows"] = rows
+    return table
 
 
 __all__ = ["CHECKED", "DEFAULT_TRUTH", "recovery_replicate", "recovery_rows", "recovery_spec", "recovery_table"]

@@ -23,6 +23,7 @@ from escalate.model.parameters import LOG_OBSERVED_RATE, dims_for, present
 from escalate.model.priors import prior_draws
 from escalate.model.simulate import simulate
 from escalate.model.spec import ModelSpec
+from escalate.parallel import run_tasks
 
 #: Scalars checked by default: decay, one branching entry and the verification effect on retaliation.
 DEFAULT_PARAMETERS = ("decay", "branching[0, 1]", "excite_verification_cross", "mu_verification")
@@ -79,7 +80,8 @@ def _scalar(params: dict, name: str) -> float:
 
 
 def sbc(spec: ModelSpec, truces, covariates, n: int, *, parameters=DEFAULT_PARAMETERS, draws: int = 400,
-        tune: int = 400, chains: int = 2, thin: int = 4, seed: int = 0, max_events: int = 20_000) -> SBCResult:
+        tune: int = 400, chains: int = 2, thin: int = 4, seed: int = 0, max_events: int = 20_000,
+        scheduler: str | None = "synchronous", workers: int | None = None, progress=None) -> SBCResult:
     """Simulation-based calibration of ``spec`` on the given truce windows and covariates.
 
     Parameters
@@ -95,8 +97,13 @@ def sbc(spec: ModelSpec, truces, covariates, n: int, *, parameters=DEFAULT_PARAM
     draws, tune, chains, thin : int
         Sampler settings; ranks use every ``thin``-th draw (to reduce autocorrelation).
     seed : int
+        Every replicate's truth and seeds are drawn from it up front, so the ranks do not depend
+        on where the replicates run.
     max_events : int
         Per-truce simulation cap; a replicate past it is skipped (and counted).
+    scheduler, workers :
+        Where the replicates run (:func:`escalate.parallel.run_tasks`; default here: this process,
+        one after the other; ``"local"`` for a Dask cluster of this machine's cores).
 
     Returns
     -------
@@ -105,26 +112,43 @@ def sbc(spec: ModelSpec, truces, covariates, n: int, *, parameters=DEFAULT_PARAM
     if not spec.streams:
         raise SpecError(f"{spec.source}: SBC needs the spec's 'streams' list")
     rng = np.random.default_rng(seed)
-    rows, skipped = [], 0
-    n_truces = len(truces) if isinstance(truces, pd.DataFrame) else len(pd.read_csv(truces))
+    truces = truces if isinstance(truces, pd.DataFrame) else pd.read_csv(truces)
+    covariates = covariates if isinstance(covariates, pd.DataFrame) else pd.read_csv(covariates)
+    tasks = {}
     for replicate in range(n):
-        truth = _draw_prior(spec, len(spec.streams), n_truces, rng)
-        try:
-            data = simulate(truth, truces, covariates, spec.streams, seed=int(rng.integers(2**31)),
-                            max_events=max_events)
-        except SimulationExplosionError:
-            skipped += 1
-            continue
-        with warnings.catch_warnings():
-            # short SBC fits: their diagnostics are not the point here (ranks are; only that warning)
-            warnings.simplefilter("ignore", DiagnosticsWarning)
-            result = fit(data, spec, draws=draws, tune=tune, chains=chains, seed=int(rng.integers(2**31)))
-        post = result.posterior_draws()
-        for name in parameters:
-            base = name.split("[")[0]
-            values = post[base][::thin]
-            samples = values if values.ndim == 1 else values[(slice(None), *(int(i) for i in name[:-1].split("[")[1].split(",")))]
-            rows.append({"replicate": replicate, "parameter": name, "truth": _scalar(truth, name),
-                         "rank": int((samples < _scalar(truth, name)).sum()), "events": int(data.stream_totals().sum())})
+        truth = _draw_prior(spec, len(spec.streams), len(truces), rng)
+        tasks[str(replicate)] = (replicate, truth, int(rng.integers(2**31)), int(rng.integers(2**31)))
+    shared = {"spec": spec, "truces": truces, "covariates": covariates, "parameters": tuple(parameters),
+              "draws": draws, "tune": tune, "chains": chains, "thin": thin, "max_events": max_events}
+    results, failures = run_tasks(_replicate, tasks, shared=shared, scheduler=scheduler, workers=workers,
+                                  progress=progress)
+    if failures:
+        raise RuntimeError("; ".join(f"SBC replicate {k}: {f.error}" for k, f in failures.items()))
+    rows = [row for k in tasks if results[k] is not None for row in results[k]]
+    skipped = sum(results[k] is None for k in tasks)
     n_post = len(range(0, draws * chains, thin))
     return SBCResult(ranks=pd.DataFrame(rows), n_posterior=n_post, skipped=skipped)
+
+
+def _replicate(shared: dict, task) -> list[dict] | None:
+    """Simulate, fit and rank one replicate (None when its simulation explodes)."""
+    replicate, truth, simulation_seed, fit_seed = task
+    spec = shared["spec"]
+    try:
+        data = simulate(truth, shared["truces"], shared["covariates"], spec.streams, seed=simulation_seed,
+                        max_events=shared["max_events"])
+    except SimulationExplosionError:
+        return None
+    with warnings.catch_warnings():
+        # short SBC fits: their diagnostics are not the point here (ranks are; only that warning)
+        warnings.simplefilter("ignore", DiagnosticsWarning)
+        result = fit(data, spec, draws=shared["draws"], tune=shared["tune"], chains=shared["chains"], seed=fit_seed)
+    post = result.posterior_draws()
+    rows = []
+    for name in shared["parameters"]:
+        base = name.split("[")[0]
+        values = post[base][::shared["thin"]]
+        samples = values if values.ndim == 1 else values[(slice(None), *(int(i) for i in name[:-1].split("[")[1].split(",")))]
+        rows.append({"replicate": replicate, "parameter": name, "truth": _scalar(truth, name),
+                     "rank": int((samples < _scalar(truth, name)).sum()), "events": int(data.stream_totals().sum())})
+    return rows

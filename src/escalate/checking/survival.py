@@ -7,17 +7,31 @@ import pandas as pd
 from scipy import stats
 
 
+def risk_sets(at_risk, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Truces at risk on each day 0..horizon (``days_at_risk > d``) and collapses on that day."""
+    n_days = at_risk["days_at_risk"].to_numpy(dtype=np.int64)
+    collapsed = at_risk["collapsed"].to_numpy(dtype=bool)
+    exits = np.bincount(np.minimum(n_days, horizon + 1), minlength=horizon + 2)
+    events = np.bincount(n_days[collapsed] - 1, minlength=horizon + 2)[:horizon + 2]
+    risk = len(n_days) - np.cumsum(exits)  # at risk on day d: days_at_risk > d
+    return risk, events
+
+
+def survival_curve(corpus, horizon: int) -> np.ndarray:
+    """The Kaplan-Meier curve S[t] = P(no declared collapse on days 0..t-1), t = 0..horizon (flat
+    after the last day anyone is at risk): the corpus base rate of the backtest."""
+    risk, events = risk_sets(corpus.at_risk, int(horizon))
+    n, e = risk[:horizon].astype(float), events[:horizon].astype(float)
+    factor = np.where(n > 0, 1 - e / np.maximum(n, 1.0), 1.0)
+    return np.concatenate([[1.0], np.cumprod(factor)])
+
+
 def kaplan_meier(corpus, days=(7, 30, 90, 365), ci_prob: float = 0.90, mask=None) -> pd.DataFrame:
     """P(no declared collapse on days 0..t-1) for each t in ``days``, over the truces at risk
     (censored ones leave the risk set after their last day), with Greenwood's variance on the
     log-log scale for the ``ci_prob`` band. ``mask`` (bool per truce at risk) picks a subset."""
     at_risk = corpus.at_risk if mask is None else corpus.at_risk[np.asarray(mask, dtype=bool)]
-    n_days = at_risk["days_at_risk"].to_numpy(dtype=np.int64)
-    collapsed = at_risk["collapsed"].to_numpy(dtype=bool)
-    horizon = int(max(days))
-    exits = np.bincount(np.minimum(n_days, horizon + 1), minlength=horizon + 2)
-    events = np.bincount(n_days[collapsed] - 1, minlength=horizon + 2)[:horizon + 2]
-    risk = len(n_days) - np.concatenate([[0], np.cumsum(exits)[:-1]])  # at risk on day d: days_at_risk > d
+    risk, events = risk_sets(at_risk, int(max(days)))
     z = stats.norm.ppf((1 + ci_prob) / 2)
     rows = []
     for t in days:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from escalate.checking.backtest import backtest
+from escalate.cli.corpus import cmd_backtest_corpus
 from escalate.cli.demo import cmd_demo
 from escalate.cli.runs import (
     RUN_FORMAT_VERSION,
@@ -343,10 +344,13 @@ def parse_origins(text: str, clock: str) -> list:
 
 
 def cmd_backtest(args) -> int:
+    if args.corpus:
+        args.horizons = args.horizons or "7,30,90"
+        return cmd_backtest_corpus(args)
     spec = ModelSpec.from_toml(args.model)
     data, _ = load_data(args, spec)
     try:
-        horizons = [int(h) for h in args.horizons.split(",")]
+        horizons = [int(h) for h in (args.horizons or "7,30").split(",")]
         origins = parse_origins(args.origins, data.clock)
     except ValueError as exc:
         raise EscalateInputError(f"--origins/--horizons: {exc}") from None
@@ -359,26 +363,29 @@ def cmd_backtest(args) -> int:
         for line in recover(out):
             print(f"escalate: {line}", file=sys.stderr)
         with interrupt_guard():
-            result = backtest(data, spec, origins, horizons, draws=args.draws or 500, tune=args.tune or 500,
-                              chains=args.chains or 2, forecast_draws=args.forecast_draws, paths=args.paths,
-                              seed=args.seed, n_jobs=args.jobs)
+            result = backtest(data, spec, origins, horizons, draws=args.draws, tune=args.tune,
+                              chains=args.chains, forecast_draws=args.forecast_draws, paths=args.paths,
+                              seed=args.seed, through=args.through, workers=args.workers, scheduler=args.scheduler)
         tables = {"scores": result.scores, "summary": result.summary(), "skill": result.skill(),
-                  "reliability": result.reliability("collapse")}
+                  "reliability": result.reliability("collapse"), "fits": result.fits, "unscored": result.unscored}
 
         def write(folder: Path) -> None:
             folder.mkdir(parents=True)
-            write_json(folder / MANIFEST, {"kind": "backtest", "command": command_line(), "created": now()})
+            write_json(folder / MANIFEST, {"kind": "backtest", "command": command_line(), "created": now(),
+                                           "settings": result.settings, "notes": result.notes(),
+                                           "failed_origins": result.failures})
             for name, frame in tables.items():
                 frame.to_csv(folder / f"{name}.csv", index=False)
 
         with interrupt_guard():
             atomic_directory(out, write)
     seconds = time.perf_counter() - started
-    emit(args, [f"backtest: {len(origins)} origins x horizons {horizons} in {seconds:.0f} s", tables["summary"].to_string(),
-                f"wrote {out}/scores.csv, summary.csv, skill.csv, reliability.csv"],
+    emit(args, [f"backtest: {len(origins)} origins x horizons {horizons} in {seconds:.0f} s", *result.notes(),
+                tables["summary"].to_string(), f"wrote {out}/scores.csv, summary.csv, skill.csv, reliability.csv, "
+                f"fits.csv, unscored.csv"],
          {"out": str(out), "seconds": seconds, "summary": tables["summary"].to_dict("records"),
-          "skill": tables["skill"].to_dict("records")})
-    return 0
+          "skill": tables["skill"].to_dict("records"), "notes": result.notes(), "failures": result.failures})
+    return 1 if result.failures else 0
 
 
 def run_command(args) -> int:

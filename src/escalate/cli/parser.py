@@ -117,19 +117,42 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--force", action="store_true", help="replace an existing escalate report at --out")
     _output_options(rep)
 
-    bt = sub.add_parser("backtest", help="rolling-origin backtest against rival forecasters")
+    bt = sub.add_parser("backtest", help="rolling-origin backtest against rival forecasters (one truce's "
+                        "data, or --corpus: a time-split backtest of collapse forecasts across a corpus)")
     _required(bt).add_argument("--model", required=True, help="model spec TOML")
-    _data_options(bt)
+    source = _required(bt).add_mutually_exclusive_group(required=True)
+    source.add_argument("--events", help="events CSV/Parquet: truce_id, time, stream (exact times)")
+    source.add_argument("--counts", help="daily counts CSV/Parquet: date, stream, count (or wide)")
+    source.add_argument("--corpus", help="a corpus of truces with outcomes: 'ceasefires' (ETH/PRIO + UCDP GED "
+                        "from ../shared/data or $ESCALATE_DATA) or a truce table CSV (see escalate.Corpus)")
+    bt.add_argument("--truces", help="truce calendar CSV: truce_id, start, end")
+    bt.add_argument("--covariates", help="covariate timelines CSV: truce_id, start, stream, verification, penalty_tier")
+    bt.add_argument("--fill-missing", action="store_true",
+                    help="daily counts: days without a row had no events (else missing days are an error)")
+    corpus = bt.add_argument_group("corpus backtest (--corpus)")
+    corpus.add_argument("--corpus-counts", help="daily counts of the corpus' truces: truce_id, date, stream, count")
+    corpus.add_argument("--cutoff", help="end of the corpus' data (a date)")
+    corpus.add_argument("--static-covariates", help="comma-separated truce-level columns of the truce table")
+    corpus.add_argument("--history-days", type=POSITIVE, default=60, help="history window before each start (default 60)")
+    corpus.add_argument("--days-after-start", default="1,7",
+                        help="new truces are forecast at these days after their start (default 1,7)")
+    corpus.add_argument("--resume", action="store_true",
+                        help="go on with an interrupted corpus backtest (its finished origins are kept)")
     _required(bt).add_argument("--origins", required=True,
-                    help="comma-separated dates (or days), or FIRST:LAST:STEP_DAYS, e.g. 2025-01-01:2025-08-01:7")
-    bt.add_argument("--horizons", default="7,30", help="comma-separated days (default 7,30)")
-    _required(bt).add_argument("-o", "--out", required=True, help="folder for scores.csv, summary.csv, skill.csv, reliability.csv")
+                    help="comma-separated dates (or days), or FIRST:LAST:STEP: STEP in days, or with --corpus "
+                         "also 1y / 6m, e.g. 2000-01-01:2013-01-01:1y")
+    bt.add_argument("--horizons", help="comma-separated days (default 7,30; with --corpus 7,30,90)")
+    bt.add_argument("--through", action="store_true", help="each origin is the last day of data known (daily "
+                    "data: 'data through day D'); default: an origin is a moment and sees the data before it")
+    _required(bt).add_argument("-o", "--out", required=True, help="folder for the scores, skill and reliability tables")
     bt.add_argument("--force", action="store_true", help="replace an existing escalate backtest folder")
     bt.add_argument("--paths", type=POSITIVE, default=100)
     bt.add_argument("--forecast-draws", type=POSITIVE, default=200)
-    bt.add_argument("--jobs", type=POSITIVE, help="parallel origins (default: CPU count)")
+    bt.add_argument("--workers", type=POSITIVE, help="worker processes of the local Dask cluster (default: CPU count)")
+    bt.add_argument("--scheduler", help="an existing Dask scheduler's address (default $ESCALATE_SCHEDULER, else a "
+                    "local cluster; 'synchronous' runs the origins one by one in this process)")
     bt.add_argument("--seed", type=SEED, default=0)
-    _sampler_options(bt, "default 500, 500, 2")
+    _sampler_options(bt, "default: the spec's [sampler]; fewer is printed and recorded")
     _output_options(bt)
 
     sim = sub.add_parser("simulate", help="simulate events from given parameters")

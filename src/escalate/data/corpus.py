@@ -223,6 +223,38 @@ class Corpus:
         return replace(self, truces=truces, counts=counts if counts is not None and len(counts) else None,
                        streams=self.streams if counts is not None and len(counts) else ())
 
+    def as_of(self, origin) -> "Corpus":
+        """The corpus as known at the start of day ``origin`` (everything dated before it; "data
+        through day D" is ``as_of(D + 1 day)``).
+
+        Truces starting on or after the origin are dropped. A truce whose end lies before the
+        origin keeps its end and end type; every other one is ``holding`` at the origin (its
+        later end, and how it ended, are not known yet) and its counts stop on the day before.
+        Static covariates, groups and exclusions are kept; the history window and
+        event window are the corpus'. Nothing after the origin reaches the result (the
+        backtest's leakage check compares their ``data_hash``)."""
+        origin = pd.Timestamp(origin).normalize()
+        if origin > self.cutoff:
+            raise DataValidationError(f"origin {origin.date()} is after the corpus' cutoff {self.cutoff.date()}")
+        t = self.truces[self.truces["start"] < origin]
+        if not len(t):
+            raise DataValidationError(f"no truce starts before the origin {origin.date()}")
+        known = t["end"].notna() & (t["end"] < origin)
+        table = t.drop(columns=["days_at_risk", "collapsed", "has_events"]).copy()
+        table["end"] = table["end"].where(known, pd.NaT)
+        table["end_type"] = table["end_type"].where(known | (table["end_type"] == "never_effective"), "holding")
+        counts = None
+        if self.counts is not None:
+            keep = self.counts[self.counts["truce_id"].isin(set(table["truce_id"]))]
+            start = keep["truce_id"].map(t.set_index("truce_id")["start"])
+            dates = start + pd.to_timedelta(keep["day"], unit="D")
+            keep = keep.assign(date=dates)[dates < origin]
+            counts = keep[["truce_id", "date", "stream", "count"]] if len(keep) else None
+        provenance = {**self.provenance, "as_of": str(origin.date())}
+        return Corpus.from_frames(table, counts, cutoff=origin, covariates=self.covariate_names,
+                                  history_days=self.history_days, event_window_days=self.event_window_days,
+                                  streams=self.streams or None, provenance=provenance)
+
     @property
     def data_hash(self) -> str:
         """sha256 of the canonical content."""

@@ -11,7 +11,7 @@ ceasefire collapses, and forecasts for a truce in progress with three probabilit
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 import arviz as az
@@ -130,7 +130,11 @@ class CorpusFit:
 
     @property
     def diagnostics(self) -> Diagnostics:
-        """Worst r_hat, ESS and divergences over every parameter, with the verdict."""
+        """Worst r_hat, ESS and divergences over every parameter, with the verdict (of the
+        source fit for a :meth:`transfer`)."""
+        if "source_diagnostics" in self.tree.attrs:
+            given = json.loads(self.tree.attrs["source_diagnostics"])
+            return Diagnostics(**{f.name: given[f.name] for f in fields(Diagnostics)})
         return compute_diagnostics(self.tree, self.parameter_names)
 
     @property
@@ -307,6 +311,68 @@ class CorpusFit:
         forecast.ds.attrs["notes"] = json.dumps(notes)
         return forecast
 
+    def transfer(self, corpus: Corpus, seed: int = 0) -> "CorpusFit":
+        """This posterior applied to the truces of another corpus: the same truces with later
+        data, or truces that started after the fit (a backtest's forecast cases, a new
+        ceasefire with its first days of data). Every parameter keeps its posterior draws; a
+        group the fit has seen keeps its effects, a group it has not takes per draw an effect
+        drawn from the population (Normal(0, scale), the scale's own draw), and so does a truce
+        effect of a truce the fit has not seen. Forecasts of the result are forecasts of the
+        original fit (its diagnostics are in ``tree.attrs["source_diagnostics"]``).
+
+        The corpus needs the spec's covariates, streams and history window."""
+        missing = [c for c in (self.spec.hazard.covariates if self.spec.hazard else ()) if c not in corpus.covariate_names]
+        if missing:
+            raise EscalateInputError(f"the corpus lacks the hazard's covariates {missing}")
+        if self.spec.violence and corpus.counts is not None and tuple(corpus.streams) != tuple(self.corpus.streams):
+            raise EscalateInputError(f"the corpus' streams {list(corpus.streams)} differ from the fit's "
+                                     f"{list(self.corpus.streams)}")
+        corpus = corpus if self.spec.violence else corpus.without_events()
+        post = self.tree["posterior"]
+        rng = np.random.default_rng(seed)
+        shape = (post.sizes["chain"], post.sizes["draw"])
+        events_new = corpus.event_data()
+        events_old = self.corpus.event_data()
+        new_truces = list(events_new.truce_ids) if events_new is not None else []
+        old_truces = list(events_old.truce_ids) if events_old is not None else []
+        truce_groups = corpus.truces.set_index("truce_id")["group"]
+        variables = {}
+        for name in self.parameter_names:
+            values = post[name]
+            entry = parameter(name)
+            if "group" in values.dims:
+                variables[name] = _remap(values, "group", list(self.corpus.groups), list(corpus.groups),
+                                         lambda size, scale=post[entry.scale].values: scale.reshape(
+                                             scale.shape + (1,) * (len(size) - 2)) * rng.standard_normal(size))
+            elif "truce" in values.dims:
+                continue  # rebuilt below from the (remapped) group effects
+            else:
+                variables[name] = values
+        if "truce_effect" in post.data_vars and new_truces:
+            groups = variables.get("group_effect")
+            within = "truce_sd" in post.data_vars
+            columns = []
+            for truce in new_truces:
+                if truce in old_truces and truce_groups[truce] in self.corpus.groups:
+                    columns.append(post["truce_effect"].sel(truce=truce).values)
+                    continue
+                value = np.zeros((*shape, len(self.corpus.streams)))
+                if groups is not None:
+                    value = value + groups.sel(group=truce_groups[truce]).values
+                if within:
+                    value = value + post["truce_sd"].values[..., None] * rng.standard_normal(value.shape)
+                columns.append(value)
+            variables["truce_effect"] = xr.DataArray(
+                np.stack(columns, axis=2), dims=("chain", "draw", "truce", "stream"),
+                coords={"chain": post["chain"], "draw": post["draw"], "truce": new_truces,
+                        "stream": list(self.corpus.streams)})
+        tree = xr.DataTree.from_dict({"posterior": xr.Dataset(variables)})
+        tree["corpus"] = corpus_to_tree(corpus)
+        tree.attrs.update({**self.tree.attrs, "data_hash": corpus.data_hash,
+                           "source_data_hash": self.corpus.data_hash,
+                           "source_diagnostics": json.dumps(self.diagnostics.to_dict(), default=float)})
+        return CorpusFit(tree=tree, spec=self.spec, corpus=corpus)
+
     # ---- files ---------------------------------------------------------------------------------
     def save(self, path) -> None:
         """Write the corpus fit to a zarr (format 2) directory, atomically."""
@@ -316,6 +382,18 @@ class CorpusFit:
         post = self.tree["posterior"]
         return (f"CorpusFit({self.spec.name!r}, {self.corpus!r}, {post.sizes['chain']} chains x "
                 f"{post.sizes['draw']} draws, diagnostics {self.diagnostics.verdict})")
+
+
+def _remap(values: xr.DataArray, dim: str, old: list, new: list, draw_new) -> xr.DataArray:
+    """``values`` along ``dim`` re-indexed from labels ``old`` to ``new``; a label not in ``old``
+    takes ``draw_new(shape)`` (shape: chain, draw and the remaining dims, in order)."""
+    axis = values.dims.index(dim)
+    rest = tuple(n for d, n in values.sizes.items() if d != dim)
+    parts = [values.values.take(old.index(label), axis=axis) if label in old else draw_new(rest)
+             for label in new]
+    array = np.stack(parts, axis=axis)
+    coords = {d: values.coords[d].values for d in values.dims if d != dim and d in values.coords}
+    return xr.DataArray(array, dims=values.dims, coords={**coords, dim: new})
 
 
 def hazard_parameter_names() -> tuple[str, ...]:

@@ -21,3 +21,18 @@ def sample_model(model, spec, *, draws=None, tune=None, chains=None, seed=0, sam
                          target_accept=target_accept or settings.target_accept, progressbar=progressbar,
                          compute_convergence_checks=False, **extra)
     return tree, sampler
+
+
+def sampler_settings(spec, draws=None, tune=None, chains=None) -> tuple[dict, str]:
+    """The sampler settings of a loop of fits (default: the spec's), and a line saying so when
+    they are fewer than the spec asks for (a backtest must not use fewer silently)."""
+    chosen = {"draws": draws or spec.sampler.draws, "tune": tune or spec.sampler.tune,
+              "chains": chains or spec.sampler.chains}
+    asked = {"draws": spec.sampler.draws, "tune": spec.sampler.tune, "chains": spec.sampler.chains}
+    fewer = [k for k in chosen if chosen[k] < asked[k]]
+    note = ""
+    if fewer:
+        note = (f"the backtest's fits use {chosen['chains']} chains x {chosen['draws']} draws after "
+                f"{chosen['tune']} tuning steps; the spec {spec.source} asks for {asked['chains']} x "
+                f"{asked['draws']} after {asked['tune']}")
+    return chosen, note

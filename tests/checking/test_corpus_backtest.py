@@ -1,0 +1,321 @@
+"""The corpus backtest: cases, outcomes, no leakage, resume, the block bootstrap and calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, special
+
+import escalate.inference.corpus as corpus_module
+from escalate import Corpus, ModelSpec
+from escalate.checking import corpus_backtest as cb
+from escalate.checking.scores import block_bootstrap, calibration
+from escalate.checking.survival import kaplan_meier, survival_curve
+from escalate.inference.corpus import corpus_fit_from_draws
+from escalate.inference.sampling import sampler_settings
+from escalate.model.simulate_corpus import DEFAULT_BINS, DEFAULT_TRUTH, simulate_corpus
+
+
+def spec(**changes):
+    raw = {"name": "bt", "streams": ["events"], "time_resolution": "day", "penalty_tiers": 3,
+           "observation": "poisson", "truce_effects": "none", "group_effects": "centred",
+           "hazard": {"bins": list(DEFAULT_BINS), "covariates": ["written", "mediated"], "feedback": True,
+                      "unobserved_violence": "omit_feedback"},
+           "collapse": [{"kind": "count", "threshold": 8, "window_days": 7}],
+           "sampler": {"draws": 100, "tune": 100, "chains": 2}}
+    raw.update(changes)
+    return ModelSpec.from_dict(raw)
+
+
+def truth_fit(corpus, model_spec, seed_offset=0.0):
+    """A 'fit' whose draws are the simulation's truth (no sampler): a deterministic function of
+    the training corpus, for the checks that must not depend on NUTS."""
+    n = 20
+    rng = np.random.default_rng(0)
+    G = len(corpus.groups)
+    draws = {"hazard_baseline": np.tile(DEFAULT_TRUTH["hazard_baseline"], (n, 1)) + seed_offset,
+             "hazard_baseline_sd": np.full(n, 0.3), "hazard_verification": np.full(n, -0.7),
+             "hazard_tier": np.tile([-0.3, -0.6], (n, 1)), "hazard_covariate": np.tile([-0.5, 0.3], (n, 1)),
+             "hazard_group_sd": np.full(n, 0.4), "hazard_group": 0.4 * rng.standard_normal((n, G))}
+    if model_spec.hazard.feedback:
+        draws["hazard_feedback"] = np.full(n, 0.4)
+    if model_spec.violence:
+        draws.update({"mu_log": np.full((n, 1), np.log(0.4)), "mu_verification": np.full(n, -0.5),
+                      "branching": np.full((n, 1, 1), 0.4), "decay": np.full(n, 0.5),
+                      "group_sd": np.full(n, 0.5), "group_effect": 0.5 * rng.standard_normal((n, G, 1))})
+    return corpus_fit_from_draws(corpus, model_spec, draws)
+
+
+@pytest.fixture
+def fake_fits(monkeypatch):
+    """fit_corpus replaced by :func:`truth_fit`, counting its calls."""
+    calls = []
+
+    def fake(train, model_spec, **kwargs):
+        calls.append((train.data_hash, model_spec.name))
+        return truth_fit(train, model_spec)
+
+    monkeypatch.setattr(corpus_module, "fit_corpus", fake)  # cb calls it through the module
+    return calls
+
+
+def corpus_table():
+    """Four truces, every end type that matters, one group each but the last two."""
+    truces = pd.DataFrame({
+        "truce_id": ["a", "b", "c", "d", "e"],
+        "group": ["g1", "g2", "g3", "g3", "g4"],
+        "start": ["2000-01-01", "2000-01-01", "2000-01-01", "2000-02-10", "2000-02-01"],
+        "end": ["2000-02-05", "2000-02-20", "", "2000-02-25", "2000-02-15"],
+        "end_type": ["collapsed", "expired", "holding", "collapsed", "replaced"],
+        "verification": 0.0, "penalty_tier": 0, "written": [1.0, 0.0, 1.0, 0.0, 1.0], "mediated": 0.0})
+    return Corpus.from_frames(truces, cutoff="2000-03-01", covariates=["written", "mediated"])
+
+
+def test_cases_are_the_truces_in_force_at_the_origin_and_the_next_period_s_new_ones():
+    corpus = corpus_table()
+    cases = cb.forecast_cases(corpus, "2000-02-01", "2000-02-15", days_after_start=(1, 7))
+    running = cases[cases["case"] == "running"].set_index("truce_id")
+    # a collapsed on Feb 5, b expires Feb 20, c holds: all in force on Feb 1 (day 31)
+    assert set(running.index) == {"a", "b", "c"} and (running["day"] == 31).all()
+    new = cases[cases["case"] != "running"]
+    # e starts on the origin (Feb 1), d on Feb 10: both new; each at day 1 and day 7
+    assert sorted(zip(new["truce_id"], new["day"])) == [("d", 1), ("d", 7), ("e", 1), ("e", 7)]
+    assert new.set_index(["truce_id", "day"]).loc[("d", 7), "moment"] == pd.Timestamp("2000-02-17")
+
+
+def test_declared_outcomes_follow_the_scoring_rule():
+    t = corpus_table().truces.set_index("truce_id")
+    # a collapses on day 35 (Feb 5): a forecast from day 31 sees it within 5 days, not within 4
+    assert cb.declared_outcome(t.loc["a"], 31, 5) == (1.0, False)
+    assert cb.declared_outcome(t.loc["a"], 31, 4) == (0.0, False)
+    # b expires on day 50 (at risk on days 0..49): in force through day 31 + 19 - 1 = 49
+    assert cb.declared_outcome(t.loc["b"], 31, 19) == (0.0, False)
+    assert cb.declared_outcome(t.loc["b"], 31, 20) == (0.0, True)  # ended otherwise: a known 0
+    # c holds at the cutoff (at risk on days 0..59): known through day 59, not after
+    assert cb.declared_outcome(t.loc["c"], 31, 29) == (0.0, False)
+    assert np.isnan(cb.declared_outcome(t.loc["c"], 31, 30)[0])
+
+
+def test_violence_outcomes_count_the_rule_s_exact_window():
+    truces = pd.DataFrame({"truce_id": ["a"], "group": ["g"], "start": ["2000-01-01"], "end": [""],
+                           "end_type": ["holding"], "verification": 0.0, "penalty_tier": 0})
+    days = np.arange(-10, 40)
+    count = np.zeros(len(days))
+    count[days == 20] = 2
+    count[days == 26] = 1  # 2 + 1 events in the 7 days 20..26; in no 6-day window
+    counts = pd.DataFrame({"truce_id": "a", "date": pd.Timestamp("2000-01-01") + pd.to_timedelta(days, unit="D"),
+                           "stream": "events", "count": count})
+    corpus = Corpus.from_frames(truces, counts, cutoff="2000-02-10", history_days=10)
+    from escalate import CollapseRule
+    rule = [CollapseRule.count(3, 7)]
+    assert cb.violence_outcome(corpus, "a", 18, 9, rule) == 1.0  # fires on day 26, the 9th day from 18
+    assert cb.violence_outcome(corpus, "a", 18, 8, rule) == 0.0
+    assert cb.violence_outcome(corpus, "a", 18, 9, [CollapseRule.count(3, 6)]) == 0.0
+    assert np.isnan(cb.violence_outcome(corpus, "a", 30, 20, rule))  # counts end on day 39
+
+
+def test_the_base_rate_is_the_kaplan_meier_curve():
+    corpus, _ = simulate_corpus(120, 6, seed=2, event_share=0.0)
+    curve = survival_curve(corpus, 400)
+    km = kaplan_meier(corpus, days=(7, 30, 90, 365))
+    assert np.allclose(curve[[7, 30, 90, 365]], km["km"])
+    # the obvious way: a loop over days of the product of (1 - collapses / at risk)
+    at = corpus.at_risk
+    s = 1.0
+    for d in range(90):
+        n = (at["days_at_risk"] > d).sum()
+        e = (at["collapsed"] & (at["days_at_risk"] - 1 == d)).sum()
+        s *= 1 - e / n if n else 1.0
+    assert curve[90] == pytest.approx(s, rel=1e-12)
+
+
+def perturbed_after(corpus: Corpus, origin) -> Corpus:
+    """The same corpus with everything on or after ``origin`` changed: truces that end later end
+    differently (collapse <-> expire, other dates) and every later count is different."""
+    origin = pd.Timestamp(origin)
+    t = corpus.truces.drop(columns=["days_at_risk", "collapsed", "has_events"]).copy()
+    later = t["end"].notna() & (t["end"] >= origin)
+    t.loc[later, "end_type"] = t.loc[later, "end_type"].map(
+        {"collapsed": "expired", "expired": "collapsed", "replaced": "collapsed"}).fillna("collapsed")
+    t.loc[later, "end"] = (t.loc[later, "end"] - pd.Timedelta(days=3)).clip(lower=origin)
+    new = Corpus.from_frames(t, None, cutoff=corpus.cutoff, covariates=corpus.covariate_names,
+                             history_days=corpus.history_days)
+    c = corpus.counts
+    start = c["truce_id"].map(corpus.truces.set_index("truce_id")["start"])
+    dates = start + pd.to_timedelta(c["day"], unit="D")
+    keep = c["day"] < c["truce_id"].map(new.truces.set_index("truce_id")["days_at_risk"])
+    counts = pd.DataFrame({"truce_id": c["truce_id"], "date": dates, "stream": c["stream"],
+                           "count": np.where(dates >= origin, c["count"] + 3, c["count"])})[keep]
+    return Corpus.from_frames(t, counts, cutoff=corpus.cutoff, covariates=corpus.covariate_names,
+                              history_days=corpus.history_days, streams=corpus.streams)
+
+
+def test_nothing_after_the_origin_reaches_the_fit_or_the_running_forecasts(fake_fits):
+    corpus, _ = simulate_corpus(300, 6, seed=4, event_share=0.7, max_days=400)
+    origin = "2008-06-01"
+    other = perturbed_after(corpus, origin)
+    assert other.data_hash != corpus.data_hash
+    assert other.as_of(origin).data_hash == corpus.as_of(origin).data_hash
+    task = {"spec": spec(), "origin": pd.Timestamp(origin), "until": pd.Timestamp("2008-09-01"), "horizons": [7, 30],
+            "days_after_start": [1], "sampler": {}, "forecast_draws": 20, "paths": 10, "seed": 3}
+    first, second = cb.score_origin(corpus, task), cb.score_origin(other, task)
+    assert first["train_hash"] == second["train_hash"]
+    columns = ["truce_id", "case", "horizon", "target", "forecaster", "forecast"]
+    a = first["forecasts"].query("case == 'running'")[columns].reset_index(drop=True)
+    b = second["forecasts"].query("case == 'running'")[columns].reset_index(drop=True)
+    assert a["truce_id"].nunique() >= 5 and set(a["forecaster"]) == {"base rate", "hazard", "joint", "violence rule"}
+    pd.testing.assert_frame_equal(a, b)  # the same forecasts, to the bit, at the same seed
+    # while the outcomes did change
+    assert not first["forecasts"]["observed"].equals(second["forecasts"]["observed"])
+
+
+def test_an_interrupted_backtest_resumes_without_refitting_what_it_has(tmp_path, fake_fits):
+    corpus, _ = simulate_corpus(60, 5, seed=6, event_share=0.0, max_days=120)
+    hazard_spec = spec(violence=False, hazard={"bins": list(DEFAULT_BINS), "covariates": ["written", "mediated"]},
+                       collapse=[])
+    kw = {"horizons": (7, 30), "days_after_start": (1,), "forecast_draws": 20, "scheduler": "synchronous",
+          "progress": lambda *a: None}
+    origins = ["2006-01-01", "2008-01-01", "2010-01-01"]
+    whole = cb.backtest_corpus(corpus, hazard_spec, origins, out=tmp_path / "bt", **kw)
+    assert len(fake_fits) == 3
+    with pytest.raises(Exception, match="resume"):
+        cb.backtest_corpus(corpus, hazard_spec, origins, out=tmp_path / "bt", **kw)
+    import shutil
+    shutil.rmtree(tmp_path / "bt" / "origins" / "2008-01-01")  # as if killed before it was written
+    again = cb.backtest_corpus(corpus, hazard_spec, origins, out=tmp_path / "bt", resume=True, **kw)
+    assert len(fake_fits) == 4  # only the missing origin was fitted again
+    columns = ["origin", "truce_id", "case", "horizon", "forecaster", "forecast", "observed"]
+    pd.testing.assert_frame_equal(whole.forecasts[columns].reset_index(drop=True),
+                                  again.forecasts[columns].reset_index(drop=True), check_dtype=False)
+    with pytest.raises(Exception, match="other settings"):
+        cb.backtest_corpus(corpus, hazard_spec, origins, out=tmp_path / "bt", resume=True, seed=9, **kw)
+
+
+def test_a_failed_origin_is_reported_and_the_others_kept(fake_fits, monkeypatch):
+    corpus, _ = simulate_corpus(60, 5, seed=6, event_share=0.0, max_days=120)
+    hazard_spec = spec(violence=False, hazard={"bins": list(DEFAULT_BINS), "covariates": ["written", "mediated"]},
+                       collapse=[])
+    real = cb.score_origin
+
+    def flaky(shared, task):
+        if task["origin"] == pd.Timestamp("2008-01-01"):
+            raise RuntimeError("worker lost")
+        return real(shared, task)
+
+    monkeypatch.setattr(cb, "score_origin", flaky)
+    bt = cb.backtest_corpus(corpus, hazard_spec, ["2006-01-01", "2008-01-01"], (7,), forecast_draws=10,
+                            scheduler="synchronous", progress=lambda *a: None)
+    assert list(bt.failures) == ["2008-01-01"] and "worker lost" in bt.failures["2008-01-01"]
+    assert set(bt.forecasts["origin"]) == {"2006-01-01"}
+    assert "2008-01-01 FAILED" in bt.summary()
+
+
+def test_failed_fits_are_flagged_in_the_scores(fake_fits):
+    corpus, _ = simulate_corpus(60, 5, seed=6, event_share=0.0, max_days=120)
+    hazard_spec = spec(violence=False, hazard={"bins": list(DEFAULT_BINS), "covariates": ["written", "mediated"]},
+                       collapse=[])
+    bt = cb.backtest_corpus(corpus, hazard_spec, ["2006-01-01", "2009-01-01"], (30,), forecast_draws=10,
+                            scheduler="synchronous", progress=lambda *a: None)
+    # fixed draws make one chain: r_hat cannot be computed, so the verdict is FAILED, visibly
+    scores = bt.scores(n_boot=50).set_index("forecaster")
+    assert scores.loc["hazard", "cases_from_failed_fits"] == scores.loc["hazard", "cases"] > 0
+    assert scores.loc["base rate", "cases_from_failed_fits"] == 0
+    assert "DIAGNOSTICS FAILED for 2 of 2 fits" in bt.summary()
+
+
+def test_fewer_draws_than_the_spec_are_said():
+    chosen, note = sampler_settings(spec(), draws=50)
+    assert chosen == {"draws": 50, "tune": 100, "chains": 2}
+    assert "2 chains x 50 draws" in note and "asks for 2 x 100" in note
+    assert sampler_settings(spec())[1] == ""
+
+
+# ---- the block bootstrap and calibration -------------------------------------------------------
+def test_block_bootstrap_intervals_widen_with_within_conflict_correlation():
+    rng = np.random.default_rng(0)
+    blocks = np.repeat(np.arange(20), 15)  # 20 conflicts of 15 truces
+    shared = rng.normal(0, 1, 20)[blocks]  # a conflict's truces share their fate
+    y = (rng.random(300) < special.expit(-1 + 2 * shared)).astype(float)
+
+    def mean(i):
+        return float(y[i].mean())
+
+    block = block_bootstrap(blocks, mean, n_boot=1000, seed=1)
+    naive = block_bootstrap(np.arange(300), mean, n_boot=1000, seed=1)
+    assert (block["hi"] - block["lo"]) > 1.5 * (naive["hi"] - naive["lo"])
+
+
+def test_block_bootstrap_intervals_cover_near_nominally_on_independent_truces():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.02, 0.4, 300)
+    truth = float(np.mean(p * (1 - p)))  # the expected Brier score of calibrated forecasts
+    blocks = np.repeat(np.arange(60), 5)
+    covered = []
+    for r in range(200):
+        y = (rng.random(300) < p).astype(float)
+        brier = (p - y) ** 2
+        ci = block_bootstrap(blocks, lambda i, b=brier: float(b[i].mean()), n_boot=300, seed=r)
+        covered.append(ci["lo"] <= truth <= ci["hi"])
+    assert 0.84 <= np.mean(covered) <= 0.96  # nominal 0.90; 200 replicates: +-0.04 at 2 sd
+
+
+def test_calibration_slope_and_intercept_against_a_direct_optimisation():
+    rng = np.random.default_rng(5)
+    p = special.expit(rng.normal(-2, 1, 4000))
+    y = (rng.random(4000) < p).astype(float)
+    extreme = special.expit(2 * special.logit(p))  # too confident: slope 1/2
+    got = calibration(y, extreme)
+
+    def nll(beta, offset, x):
+        eta = offset + x @ beta
+        return float(np.sum(np.logaddexp(0, eta) - y * eta))
+
+    x = special.logit(extreme)
+    slope = optimize.minimize(nll, [0.0, 1.0], args=(0.0, np.column_stack([np.ones_like(x), x])), tol=1e-12).x[1]
+    intercept = optimize.minimize(nll, [0.0], args=(x, np.ones((len(x), 1))), tol=1e-12).x[0]
+    assert got["calibration_slope"] == pytest.approx(slope, abs=1e-5)
+    assert got["calibration_intercept"] == pytest.approx(intercept, abs=1e-5)
+    assert got["calibration_slope"] == pytest.approx(0.5, abs=0.1)
+    calibrated = calibration(y, p)
+    assert calibrated["calibration_slope"] == pytest.approx(1.0, abs=0.15)
+    assert abs(calibrated["calibration_intercept"]) < 0.1
+
+
+# ---- with real fits --------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_dask_path_and_the_single_process_path_give_identical_scores():
+    corpus, _ = simulate_corpus(120, 8, seed=7, event_share=0.0, max_days=150)
+    hazard_spec = spec(violence=False, hazard={"bins": list(DEFAULT_BINS), "covariates": ["written", "mediated"]},
+                       collapse=[], sampler={"draws": 200, "tune": 200, "chains": 2})
+    kw = {"horizons": (7, 30), "days_after_start": (1,), "forecast_draws": 50, "seed": 2,
+          "progress": lambda *a: None}
+    origins = ["2005-01-01", "2009-01-01"]
+    here = cb.backtest_corpus(corpus, hazard_spec, origins, scheduler="synchronous", **kw)
+    dask = cb.backtest_corpus(corpus, hazard_spec, origins, scheduler="local", workers=2, **kw)
+    assert len(here.forecasts) > 50 and not here.failures and not dask.failures
+    pd.testing.assert_frame_equal(here.forecasts, dask.forecasts)
+    pd.testing.assert_frame_equal(here.scores(n_boot=200), dask.scores(n_boot=200))
+    pd.testing.assert_frame_equal(here.fits, dask.fits)
+
+
+STRONG_TRUTH = {**DEFAULT_TRUTH, "hazard_verification": -1.5, "hazard_covariate": np.array([-1.0, 0.8]),
+                "hazard_feedback": 0.8, "hazard_group_sd": 0.6}
+
+
+@pytest.mark.slow
+def test_the_joint_model_s_forecasts_are_calibrated_and_beat_the_base_rate_on_a_simulated_corpus():
+    corpus, _ = simulate_corpus(400, 20, truth=STRONG_TRUTH, seed=11, event_share=1.0, max_days=120)
+    joint = spec(observation="poisson", collapse=[], sampler={"draws": 500, "tune": 500, "chains": 2},
+                 hazard={"bins": list(DEFAULT_BINS), "covariates": ["written", "mediated"], "feedback": True})
+    bt = cb.backtest_corpus(corpus, joint, ["2006-07-01"], (30,), days_after_start=(1,), forecast_draws=100,
+                            paths=50, scheduler="synchronous", progress=lambda *a: None)
+    assert bt.fits["passed"].all(), bt.fits["verdict"].tolist()
+    scores = bt.scores(n_boot=500).set_index("forecaster")
+    assert scores.loc["joint", "cases"] > 150 and scores.loc["joint", "collapses"] > 15
+    slope = scores.loc["joint"]
+    assert slope["calibration_slope_lo"] <= 1.0 <= slope["calibration_slope_hi"], slope.to_dict()
+    assert slope["calibration_intercept_lo"] <= 0.0 <= slope["calibration_intercept_hi"], slope.to_dict()
+    skill = bt.skill(n_boot=500).set_index("rival")
+    assert skill.loc["base rate", "brier_difference"] > 0  # the joint model beats the corpus base rate
+    assert skill.loc["base rate", "log_difference"] > 0
