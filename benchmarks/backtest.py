@@ -53,7 +53,7 @@ if __name__ == "__main__":
     start = time.perf_counter()
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         started = time.perf_counter() - start
         address = cluster.scheduler_address
         with Client(address):

@@ -41,13 +41,14 @@ _PUBLIC = {
     "Forecast": "escalate.forecasting.result",
     "load_forecast": "escalate.forecasting.result",
     "backtest": "escalate.checking.backtest",
+    "backtest_corpus": "escalate.checking.corpus_backtest",
     "report": "escalate.reporting.report",
 }
 
 __all__ = [
     "CollapseRule", "Corpus", "CorpusFit", "DataValidationError", "EscalateInputError", "FileFormatError",
     "Fit", "Forecast", "ModelSpec", "ParameterError", "Prior", "Scenario", "SimulationExplosionError",
-    "SpecError", "TruceData", "__version__", "backtest", "build_model", "fit", "fit_from_draws",
+    "SpecError", "TruceData", "__version__", "backtest", "backtest_corpus", "build_model", "fit", "fit_from_draws",
     "load_corpus_fit", "load_fit", "load_forecast", "log_likelihood", "report", "simulate", "simulate_corpus",
 ]
 

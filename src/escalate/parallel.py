@@ -111,7 +111,7 @@ def run_tasks(function, tasks: dict, *, shared=None, scheduler: str | None = Non
     cluster = None
     if chosen == LOCAL:
         cluster = LocalCluster(n_workers=workers or default_workers(total), threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+                               processes=True, dashboard_address=":0")
         client = Client(cluster)
     else:
         client = Client(chosen)

@@ -25,6 +25,7 @@ def test_truncation_never_sees_the_future():
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("default::escalate.inference.diagnostics.DiagnosticsWarning")  # short fits: shown, flagged
 def test_backtest_scores_rivals_and_ignores_the_future():
     data = escalate.simulate(CHECK_TRUTH, *two_truce_tables(), ["x", "y"], seed=7).to_daily()
     spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "time_resolution": "day", "truce_effects": "none",
@@ -63,3 +64,44 @@ def test_backtest_scores_rivals_and_ignores_the_future():
     counts = first["target"].str.startswith("count").to_numpy()
     np.testing.assert_allclose(again["forecast"][counts], first["forecast"][counts], rtol=0.25, atol=0.2)
     assert not again["observed"].equals(first["observed"])  # the outcome saw the burst; the forecast did not
+
+
+def test_an_event_exactly_60_days_before_the_origin_is_the_first_day_of_the_tail():
+    data = escalate.simulate(CHECK_TRUTH, *two_truce_tables(), ["x", "y"], seed=6)
+    events = data.events[data.events["truce_id"] == "a"]
+    from escalate.checking.backtest import observed_after
+    t = float(events["time"].iloc[len(events) // 2])
+    k = data.streams.index(events["stream"].iloc[len(events) // 2])
+    _, before, _ = observed_after(data, "a", t + 60.0, 7)  # 60 days before: day -60, index 0 (not -1)
+    manual = np.zeros(60)
+    for time, stream in zip(events["time"], events["stream"]):
+        day = int(np.floor(time - (t + 60.0)))
+        if -60 <= day < 0 and stream == data.streams[k]:
+            manual[60 + day] += 1
+    np.testing.assert_array_equal(before[:, k], manual)
+    assert before[0, k] >= 1
+
+
+def test_collapse_outcomes_past_the_data_and_rule_sets():
+    from escalate.checking.backtest import collapse_outcome, rule_sets
+    assert collapse_outcome(3, 7, 10, False) == 1.0  # fired on day 3
+    assert collapse_outcome(11, 7, 10, False) == 0.0  # seven quiet observed days
+    assert np.isnan(collapse_outcome(11, 30, 10, False))  # the data end after 10 days: unknown
+    assert collapse_outcome(11, 30, 10, True) == 1.0  # ... unless the truce is known to have collapsed
+    spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "collapse": [
+        {"kind": "count", "threshold": 8, "window_days": 3}, {"kind": "structural"}]})
+    sets = rule_sets(spec, None)
+    assert list(sets) == ["collapse"] and [r.kind for r in sets["collapse"]] == ["count"]
+    named = rule_sets(spec, {"strict": escalate.CollapseRule.count(3, 2), "loose": [escalate.CollapseRule.count(20, 7)]})
+    assert list(named) == ["collapse: strict", "collapse: loose"]
+    with pytest.raises(escalate.EscalateInputError, match="no count rule"):
+        rule_sets(spec, {"only structural": escalate.CollapseRule.structural()})
+
+
+def test_through_reads_an_origin_as_the_last_day_of_data():
+    from escalate.checking.backtest import origin_moments
+    data = escalate.simulate(CHECK_TRUTH, *two_truce_tables(), ["x", "y"], seed=6).to_daily()
+    assert origin_moments(data, [120.0]) == [120.0]
+    assert origin_moments(data, [120.0], through=True) == [121.0]
+    train, _ = truncate(data, origin_moments(data, [120.0], through=True)[0])
+    assert train.counts.query("truce_id == 'a'")["day"].max() == 120  # day 120 itself is known

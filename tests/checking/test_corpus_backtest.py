@@ -284,6 +284,7 @@ def test_calibration_slope_and_intercept_against_a_direct_optimisation():
 
 # ---- with real fits --------------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.filterwarnings("default::escalate.inference.diagnostics.DiagnosticsWarning")  # short fits: shown, flagged
 def test_the_dask_path_and_the_single_process_path_give_identical_scores():
     corpus, _ = simulate_corpus(120, 8, seed=7, event_share=0.0, max_days=150)
     hazard_spec = spec(violence=False, hazard={"bins": list(DEFAULT_BINS), "covariates": ["written", "mediated"]},
@@ -304,6 +305,7 @@ STRONG_TRUTH = {**DEFAULT_TRUTH, "hazard_verification": -1.5, "hazard_covariate"
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("default::escalate.inference.diagnostics.DiagnosticsWarning")
 def test_the_joint_model_s_forecasts_are_calibrated_and_beat_the_base_rate_on_a_simulated_corpus():
     corpus, _ = simulate_corpus(400, 20, truth=STRONG_TRUTH, seed=11, event_share=1.0, max_days=120)
     joint = spec(observation="poisson", collapse=[], sampler={"draws": 500, "tune": 500, "chains": 2},

@@ -87,6 +87,15 @@ def as_moment(data: TruceData, origin):
         raise EscalateInputError(f"origin {origin!r} is not a {'date' if data.clock == 'datetime' else 'number of days'}") from None
 
 
+def origin_moments(data: TruceData, origins, through: bool = False) -> list:
+    """Origins as moments on the data's clock; with ``through``, each origin is the last day of
+    data known (daily users' "data through day D"), so the moment is the start of the next day."""
+    moments = [as_moment(data, origin) for origin in origins]
+    if through:
+        moments = [m + (DAY if data.clock == "datetime" else 1.0) for m in moments]
+    return moments
+
+
 def _days(data: TruceData, truce: str, moment) -> float:
     start = data.truces.set_index("truce_id").loc[truce, "start"]
     return (moment - start) / pd.Timedelta(days=1) if data.clock == "datetime" else float(moment - start)
@@ -353,9 +362,7 @@ def backtest(data: TruceData, spec, origins, horizons=(7, 30), *, draws: int | N
         print(f"escalate: {note}", flush=True)
     sets = rule_sets(spec, collapse)
     settings = {**sampler, "forecast_draws": forecast_draws, "paths": paths}
-    moments = [as_moment(data, origin) for origin in origins]
-    if through:
-        moments = [m + (DAY if data.clock == "datetime" else 1.0) for m in moments]
+    moments = origin_moments(data, origins, through)
     tasks = {str(m): (spec, m, horizons, settings, sets, seed + i) for i, m in enumerate(moments)}
     results, failures = run_tasks(_score_origin, tasks, shared=data, scheduler=scheduler, workers=workers,
                                   progress=progress or print_progress)
