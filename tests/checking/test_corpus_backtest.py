@@ -308,7 +308,8 @@ STRONG_TRUTH = {**DEFAULT_TRUTH, "hazard_verification": -1.5, "hazard_covariate"
 @pytest.mark.filterwarnings("default::escalate.inference.diagnostics.DiagnosticsWarning")
 def test_the_joint_model_s_forecasts_are_calibrated_and_beat_the_base_rate_on_a_simulated_corpus():
     corpus, _ = simulate_corpus(400, 20, truth=STRONG_TRUTH, seed=11, event_share=1.0, max_days=120)
-    joint = spec(observation="poisson", collapse=[], sampler={"draws": 500, "tune": 500, "chains": 2},
+    joint = spec(observation="poisson", collapse=[], sampler={"draws": 500, "tune": 1000, "chains": 4,
+                                                              "target_accept": 0.95, "adaptation": "low_rank"},
                  hazard={"bins": list(DEFAULT_BINS), "covariates": ["written", "mediated"], "feedback": True})
     bt = cb.backtest_corpus(corpus, joint, ["2006-07-01"], (30,), days_after_start=(1,), forecast_draws=100,
                             paths=50, scheduler="synchronous", progress=lambda *a: None)

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from escalate.checking.corpus_backtest import backtest_corpus
@@ -30,6 +31,7 @@ from escalate.folders import (
     recover,
 )
 from escalate.model.spec import ModelSpec
+from escalate.reporting import plots
 
 #: ``--corpus`` names of the bundled real corpora (read from ../shared/data or $ESCALATE_DATA).
 NAMED = ("ceasefires",)
@@ -89,7 +91,12 @@ def cmd_backtest_corpus(args) -> int:
     work = out.with_name(f".{out.name}.origins")
     if args.resume and args.force:
         raise EscalateInputError("--resume goes on with an earlier backtest and --force starts again: pass one")
-    if not args.resume:
+    if args.resume and not work.exists() and out.exists():
+        raise EscalateInputError(f"nothing to resume: {out} holds a finished backtest (no {work}); pass --force "
+                                 f"to compute it again, or choose a new folder")
+    if args.resume:
+        check_output_folder(out, "backtest", True)  # only an escalate backtest is ever replaced
+    else:
         check_output_folder(out, "backtest", args.force)
         if work.exists():
             if not args.force:
@@ -122,6 +129,13 @@ def cmd_backtest_corpus(args) -> int:
             for name, frame in tables.items():
                 frame.to_csv(folder / f"{name}.csv", index=False)
             (folder / "summary.txt").write_text(result.summary() + "\n")
+            for h in horizons:  # the reliability diagram of declared collapse at each horizon
+                table = result.reliability("declared", h)
+                if len(table):
+                    figure = plots.reliability(table)
+                    figure.axes[0].set_title(f"Reliability: declared collapse within {h} days")
+                    figure.savefig(folder / f"reliability-{h}d.png", dpi=120, bbox_inches="tight")
+                    plt.close(figure)
 
         with interrupt_guard():
             atomic_directory(out, write)
