@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scoringrules as sr
+from scipy import special
 
 
 def clip_probability(p, n_paths: int):
@@ -119,11 +120,12 @@ def _logistic_fit(x: np.ndarray, y: np.ndarray, offset: np.ndarray, iterations: 
     """Maximum-likelihood coefficients of logit P(y = 1) = offset + x @ beta (Newton-Raphson)."""
     beta = np.zeros(x.shape[1])
     for _ in range(iterations):
-        eta = offset + x @ beta
-        mu = 1 / (1 + np.exp(-eta))
+        mu = special.expit(offset + x @ beta)
         w = np.maximum(mu * (1 - mu), 1e-12)
         step = np.linalg.solve(x.T @ (w[:, None] * x) + 1e-9 * np.eye(x.shape[1]), x.T @ (y - mu))
         beta = beta + step
+        if not np.all(np.isfinite(beta)) or np.max(np.abs(beta)) > 1e3:
+            return np.full(x.shape[1], np.nan)  # separation (e.g. a bootstrap replicate): no estimate
         if np.max(np.abs(step)) < 1e-10:
             break
     return beta

@@ -38,7 +38,7 @@ DEFAULT_TRUTH = {
 def simulate_corpus(n_truces: int = 300, n_groups: int = 24, *, truth=None, event_share: float = 0.5,
                     history_days: int = 60, max_days: int = 400, seed: int = 0,
                     bins=DEFAULT_BINS, covariates=("written", "mediated"),
-                    cutoff="2012-01-01") -> tuple[Corpus, dict]:
+                    cutoff="2012-01-01", fixed_share: float = 0.4) -> tuple[Corpus, dict]:
     """A corpus simulated from ``truth`` (default :data:`DEFAULT_TRUTH`).
 
     Parameters
@@ -59,6 +59,8 @@ def simulate_corpus(n_truces: int = 300, n_groups: int = 24, *, truth=None, even
         Lower edges of the baseline hazard's bins (the length of ``hazard_baseline``).
     covariates : sequence of str
         Names of the static binary covariates (the length of ``hazard_covariate``).
+    fixed_share : float
+        Share of truces with a fixed term (3 to 119 days), after which they expire.
 
     Returns
     -------
@@ -83,7 +85,7 @@ def simulate_corpus(n_truces: int = 300, n_groups: int = 24, *, truth=None, even
         tier = int(rng.integers(0, n_tiers))
         z = (rng.random(len(covariates)) < 0.5).astype(float)
         horizon = min(max_days, int((cutoff - start).days))
-        fixed = int(rng.integers(3, 120)) if rng.random() < 0.4 else None
+        fixed = int(rng.integers(3, 120)) if rng.random() < fixed_share else None
         has_events = rng.random() < event_share
         eta_static = (truth["hazard_verification"] * v + np.concatenate([[0.0], truth["hazard_tier"]])[tier]
                       + float(truth["hazard_covariate"] @ z) + truth["hazard_group"][g])
