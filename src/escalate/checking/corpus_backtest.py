@@ -375,19 +375,26 @@ class CorpusBacktest:
             return []
         return sorted(set(self.fits.loc[~self.fits["passed"].astype(bool), "origin"].astype(str)))
 
-    def scores(self, target: str = "declared", n_boot: int = 1000, seed: int = 0, ci_prob: float = 0.9) -> pd.DataFrame:
+    def scores(self, target: str = "declared", n_boot: int = 1000, seed: int = 0, ci_prob: float = 0.9,
+               min_events: int = 10) -> pd.DataFrame:
         """Per horizon and forecaster: cases, collapses, mean forecast, observed rate, Brier and
         log scores, calibration intercept and slope, each with a block-bootstrap interval over
-        conflicts (``group``), and how many cases came from fits whose diagnostics failed."""
+        conflicts (``group``), and how many cases came from fits whose diagnostics failed. The
+        calibration fit needs at least ``min_events`` collapses and as many non-collapses: with
+        fewer it is NaN (a logistic fit to two events says nothing)."""
         rows = []
         for (h, name), g in self.scored(target).groupby(["horizon", "forecaster"], sort=True):
             y, p = g["observed"].to_numpy(float), g["forecast"].to_numpy(float)
             pc = np.clip(p, EPS, 1 - EPS)
 
-            def stat(i, y=y, p=p, pc=pc):
+            enough = min(y.sum(), len(y) - y.sum()) >= min_events
+
+            def stat(i, y=y, p=p, pc=pc, enough=enough):
                 brier = np.mean((p[i] - y[i]) ** 2)
                 log = -np.mean(y[i] * np.log(pc[i]) + (1 - y[i]) * np.log1p(-pc[i]))
-                return {"brier": brier, "log": log, **calibration(y[i], pc[i], n_paths=int(0.5 / EPS))}
+                fitted = (calibration(y[i], pc[i], n_paths=int(0.5 / EPS)) if enough else
+                          {"calibration_intercept": np.nan, "calibration_slope": np.nan})
+                return {"brier": brier, "log": log, **fitted}
 
             boot = block_bootstrap(g["group"].to_numpy(), stat, n_boot=n_boot, seed=seed, ci_prob=ci_prob)
             failed = ~g["diagnostics"].astype(str).str.startswith(("PASSED", "no fit"))
