@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from escalate.checking.backtest import collapse_outcome
 from escalate.checking.scores import block_bootstrap, calibration, reliability_table
 from escalate.checking.survival import survival_curve
 from escalate.data.corpus import Corpus
@@ -103,33 +104,33 @@ def declared_outcome(row, day: int, horizon: int) -> tuple[float, bool]:
     return np.nan, False  # holding at the cutoff, or ended in an unknown way, before the horizon
 
 
-def violence_outcome(corpus: Corpus, truce_id: str, day: int, horizon: int, rules) -> float:
-    """Whether the count rules fire on the observed counts of days day..day+horizon-1 (the
-    window reaching back before ``day``); NaN when the counts end first without a firing."""
-    if not corpus.truces.set_index("truce_id").loc[truce_id, "has_events"]:
-        return np.nan
+def violence_firing(corpus: Corpus, truce_id: str, day: int, horizon: int, compiled) -> tuple[int, int]:
+    """(first day 1..horizon on which the compiled count rules fire on the observed counts from
+    ``day`` on, else more than the days observed; how many of the ``horizon`` days were
+    observed); the rules' windows reach back before ``day``."""
     K = len(corpus.streams)
     counts = corpus.counts[corpus.counts["truce_id"] == truce_id]
     daily = counts["count"].to_numpy(dtype=float).reshape(-1, K)  # from day -history_days
     first = day + corpus.history_days
     after = daily[first:first + horizon]
     before = daily[max(first - 60, 0):first]
-    thresholds, windows, masks = compile_count_rules(rules, corpus.streams)
-    if not len(thresholds):
+    fired = collapse_day(np.ascontiguousarray(after), np.ascontiguousarray(before), *compiled, len(after) + 1)
+    return int(fired), len(after)
+
+
+def violence_outcome(corpus: Corpus, truce_id: str, day: int, horizon: int, rules) -> float:
+    """Whether the count rules fire on the observed counts of days day..day+horizon-1 (the
+    window reaching back before ``day``); NaN when the counts end first without a firing."""
+    compiled = compile_count_rules(rules, corpus.streams)
+    if not corpus.truces.set_index("truce_id").loc[truce_id, "has_events"] or not len(compiled[0]):
         return np.nan
-    fired = collapse_day(np.ascontiguousarray(after), np.ascontiguousarray(before), thresholds, windows, masks,
-                         len(after) + 1)
-    if fired <= len(after):
-        return 1.0
-    return 0.0 if len(after) == horizon else np.nan
+    fired, observed = violence_firing(corpus, truce_id, day, horizon, compiled)
+    return collapse_outcome(fired, horizon, observed, False)
 
 
 # ---- one origin ----------------------------------------------------------------------------------
 def _fit_record(origin, name, fit, settings) -> dict:
-    d = fit.diagnostics
-    return {"origin": origin, "model": name, "verdict": d.verdict, "passed": d.passed, "max_rhat": d.max_rhat,
-            "min_ess_bulk": d.min_ess_bulk, "min_ess_tail": d.min_ess_tail, "divergences": d.divergences,
-            "chains": d.chains, "draws": d.draws, "truces_at_risk": len(fit.corpus.at_risk),
+    return {"origin": origin, "model": name, **fit.diagnostics.to_dict(), "truces_at_risk": len(fit.corpus.at_risk),
             "collapses": int(fit.corpus.at_risk["collapsed"].sum()), **{f"sampler_{k}": v for k, v in settings.items()}}
 
 
@@ -149,12 +150,15 @@ def score_origin(corpus: Corpus, task: dict) -> dict:
     records = [_fit_record(str(origin.date()), name, fit, sampler) for name, fit in fits.items()]
     full = corpus.truces.set_index("truce_id")
     rows = []
+    compiled = compile_count_rules(rules, corpus.streams)
     for i, case in enumerate(cases.itertuples()):
         truth = full.loc[case.truce_id]
+        seen = (violence_firing(corpus, case.truce_id, case.day, H, compiled)
+                if len(compiled[0]) and truth["has_events"] else None)
         outcomes = {}
         for h in horizons:
             declared, otherwise = declared_outcome(truth, case.day, h)
-            violence = violence_outcome(corpus, case.truce_id, case.day, h, rules) if rules else np.nan
+            violence = collapse_outcome(seen[0], h, seen[1], False) if seen else np.nan
             either = 1.0 if (declared == 1 or violence == 1) else (0.0 if declared == 0 and violence == 0 else np.nan)
             outcomes[h] = {"declared": declared, "violence rule": violence, "either": either, "otherwise": otherwise}
         forecasts = {"base rate": {h: {"declared": 1 - base[case.day + h] / base[case.day] if base[case.day] > 0

@@ -59,13 +59,9 @@ def parse_dates(text: str) -> list[pd.Timestamp]:
     try:
         if text.count(":") == 2:
             first, last, step = text.split(":")
-            unit = {"y": "YS", "m": "MS"}.get(step[-1:].lower())
-            freq = f"{int(step[:-1])}{unit}" if unit else f"{int(step)}D"
-            dates = list(pd.date_range(first, last, freq=freq))
-            if unit and pd.Timestamp(first) not in dates:
-                dates = list(pd.date_range(first, last, freq=pd.DateOffset(**{"years" if unit == "YS" else "months":
-                                                                                int(step[:-1])})))
-            return dates
+            unit = {"y": "years", "m": "months"}.get(step[-1:].lower())
+            freq = pd.DateOffset(**{unit: int(step[:-1])}) if unit else f"{int(step)}D"
+            return list(pd.date_range(first, last, freq=freq))
         return [pd.Timestamp(x.strip()) for x in text.split(",") if x.strip()]
     except ValueError as exc:
         raise EscalateInputError(f"--origins {text!r}: {exc}; give dates a,b,c or FIRST:LAST:STEP "
