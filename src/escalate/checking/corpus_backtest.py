@@ -148,6 +148,7 @@ def score_origin(corpus: Corpus, task: dict) -> dict:
     if spec.violence and train.counts is not None and train.event_data() is not None:
         fits["joint"] = corpus_fits.fit_corpus(train, spec, seed=seed, **sampler)
     records = [_fit_record(str(origin.date()), name, fit, sampler) for name, fit in fits.items()]
+    verdicts = {"base rate": "no fit (Kaplan-Meier)", **{name: fit.diagnostics.verdict for name, fit in fits.items()}}
     full = corpus.truces.set_index("truce_id")
     rows = []
     compiled = compile_count_rules(rules, corpus.streams)
@@ -182,8 +183,7 @@ def score_origin(corpus: Corpus, task: dict) -> dict:
                                                   "violence rule": float(ds["p_collapse"].sel(horizon_day=h))}
                                               for h in horizons}
         for name, by_h in forecasts.items():
-            fit_name = {"base rate": None, "hazard": "hazard"}.get(name, "joint")
-            verdict = fits[fit_name].diagnostics.verdict if fit_name else "no fit (Kaplan-Meier)"
+            verdict = verdicts[{"base rate": "base rate", "hazard": "hazard"}.get(name, "joint")]
             for h, targets in by_h.items():
                 for target, prob in targets.items():
                     rows.append({"origin": str(origin.date()), "truce_id": case.truce_id, "group": case.group,

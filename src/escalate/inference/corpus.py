@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import cached_property
 
 import arviz as az
 import numpy as np
@@ -128,10 +129,10 @@ class CorpusFit:
         post = self.tree["posterior"]
         return [n for n in parameter_names() if n in post.data_vars]
 
-    @property
+    @cached_property
     def diagnostics(self) -> Diagnostics:
         """Worst r_hat, ESS and divergences over every parameter, with the verdict (of the
-        source fit for a :meth:`transfer`)."""
+        source fit for a :meth:`transfer`); computed once (about a second on the real corpus)."""
         if "source_diagnostics" in self.tree.attrs:
             given = json.loads(self.tree.attrs["source_diagnostics"])
             return Diagnostics(**{f.name: given[f.name] for f in fields(Diagnostics)})
