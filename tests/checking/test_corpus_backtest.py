@@ -14,7 +14,12 @@ import escalate.inference.corpus as corpus_module
 from escalate import Corpus, ModelSpec
 from escalate.checking import corpus_backtest as cb
 from escalate.checking.scores import block_bootstrap, calibration
-from escalate.checking.survival import kaplan_meier, survival_curve
+from escalate.checking.survival import (
+    aalen_johansen,
+    conditional_risk,
+    kaplan_meier,
+    survival_curve,
+)
 from escalate.inference.corpus import corpus_fit_from_draws
 from escalate.inference.sampling import sampler_settings
 from escalate.model.simulate_corpus import DEFAULT_BINS, DEFAULT_TRUTH, simulate_corpus
@@ -133,6 +138,31 @@ def test_the_base_rate_is_the_kaplan_meier_curve():
     assert curve[90] == pytest.approx(s, rel=1e-12)
 
 
+def test_the_competing_ends_base_rate_is_the_share_that_collapse_when_nothing_is_censored():
+    """Every truce ends (collapsed, expired or replaced) before the cutoff: the Aalen-Johansen
+    estimate is then the plain share of the truces in force on day t that collapse on days
+    t..t+h-1, where the Kaplan-Meier one (other ends as censoring) is not."""
+    rng = np.random.default_rng(3)
+    n = 400
+    length = rng.integers(0, 60, n)
+    kind = rng.choice(["collapsed", "expired", "replaced"], n, p=[0.4, 0.4, 0.2])
+    start = pd.Timestamp("2000-01-01")
+    truces = pd.DataFrame({"truce_id": [f"t{i}" for i in range(n)], "group": "g", "start": start,
+                           "end": start + pd.to_timedelta(length, unit="D"), "end_type": kind,
+                           "verification": 0.0, "penalty_tier": 0})
+    corpus = Corpus.from_frames(truces, cutoff="2000-06-01")
+    collapse, other = survival_curve(corpus, 100), survival_curve(corpus.other_ends(), 100)
+    for day in (0, 5, 20):
+        got = aalen_johansen(collapse, other, day, 30)
+        # in force on day t: collapsed on t or later, or ended otherwise on t or later (the
+        # other end comes first on its day, so a truce ending otherwise on t is in force then)
+        alive = length >= day
+        for h in (1, 7, 30):
+            share = np.mean((kind[alive] == "collapsed") & (length[alive] < day + h))
+            assert got[h - 1] == pytest.approx(share, abs=1e-12), (day, h)
+        assert conditional_risk(collapse, day, 30)[-1] > got[-1] + 0.03  # KM ignores the other ends
+
+
 def perturbed_after(corpus: Corpus, origin) -> Corpus:
     """The same corpus with everything on or after ``origin`` changed: truces that end later end
     differently (collapse <-> expire, other dates) and every later count is different."""
@@ -161,13 +191,13 @@ def test_nothing_after_the_origin_reaches_the_fit_or_the_running_forecasts(fake_
     assert other.data_hash != corpus.data_hash
     assert other.as_of(origin).data_hash == corpus.as_of(origin).data_hash
     task = {"spec": spec(), "origin": pd.Timestamp(origin), "until": pd.Timestamp("2008-09-01"), "horizons": [7, 30],
-            "days_after_start": [1], "sampler": {}, "forecast_draws": 20, "paths": 10, "seed": 3}
+            "days_after_start": [1], "sampler": {}, "forecast_draws": 20, "paths": 10, "seed": 3, "other_ends": True}
     first, second = cb.score_origin(corpus, task), cb.score_origin(other, task)
     assert first["train_hash"] == second["train_hash"]
     columns = ["truce_id", "case", "horizon", "target", "forecaster", "forecast"]
     a = first["forecasts"].query("case == 'running'")[columns].reset_index(drop=True)
     b = second["forecasts"].query("case == 'running'")[columns].reset_index(drop=True)
-    assert a["truce_id"].nunique() >= 5 and set(a["forecaster"]) == {"base rate", "hazard", "joint", "violence rule"}
+    assert a["truce_id"].nunique() >= 5 and set(a["forecaster"]) == set(cb.FORECASTERS)
     pd.testing.assert_frame_equal(a, b)  # the same forecasts, to the bit, at the same seed
     # while the outcomes did change
     assert not first["forecasts"]["observed"].equals(second["forecasts"]["observed"])
@@ -181,13 +211,13 @@ def test_an_interrupted_backtest_resumes_without_refitting_what_it_has(tmp_path,
           "progress": lambda *a: None}
     origins = ["2006-01-01", "2008-01-01", "2010-01-01"]
     whole = cb.backtest_corpus(corpus, hazard_spec, origins, out=tmp_path / "bt", **kw)
-    assert len(fake_fits) == 3
+    assert len(fake_fits) == 6  # the hazard and the other ends at each origin
     with pytest.raises(Exception, match="resume"):
         cb.backtest_corpus(corpus, hazard_spec, origins, out=tmp_path / "bt", **kw)
     import shutil
     shutil.rmtree(tmp_path / "bt" / "origins" / "2008-01-01")  # as if killed before it was written
     again = cb.backtest_corpus(corpus, hazard_spec, origins, out=tmp_path / "bt", resume=True, **kw)
-    assert len(fake_fits) == 4  # only the missing origin was fitted again
+    assert len(fake_fits) == 8  # only the missing origin was fitted again
     columns = ["origin", "truce_id", "case", "horizon", "forecaster", "forecast", "observed"]
     pd.testing.assert_frame_equal(whole.forecasts[columns].reset_index(drop=True),
                                   again.forecasts[columns].reset_index(drop=True), check_dtype=False)
@@ -224,7 +254,8 @@ def test_failed_fits_are_flagged_in_the_scores(fake_fits):
     scores = bt.scores(n_boot=50).set_index("forecaster")
     assert scores.loc["hazard", "cases_from_failed_fits"] == scores.loc["hazard", "cases"] > 0
     assert scores.loc["base rate", "cases_from_failed_fits"] == 0
-    assert "DIAGNOSTICS FAILED for 2 of 2 fits" in bt.summary()
+    assert scores.loc["hazard (competing ends)", "cases_from_failed_fits"] == scores.loc["hazard", "cases"]
+    assert "DIAGNOSTICS FAILED for 4 of 4 fits" in bt.summary()
 
 
 def test_fewer_draws_than_the_spec_are_said():
@@ -359,7 +390,7 @@ def test_forecasts_at_the_true_parameters_are_calibrated_and_beat_the_base_rate(
     joint = spec(collapse=[], hazard={"bins": list(DEFAULT_BINS), "covariates": ["written", "mediated"],
                                       "feedback": True})
     bt = cb.backtest_corpus(corpus, joint, ["2006-07-01"], (30,), days_after_start=(1,), forecast_draws=40,
-                            paths=100, scheduler="synchronous", progress=lambda *a: None)
+                            paths=100, scheduler="synchronous", progress=lambda *a: None, other_ends=False)
     scores = bt.scores(n_boot=500).set_index("forecaster")
     assert scores.loc["joint", "cases"] > 150 and scores.loc["joint", "collapses"] > 15
     row = scores.loc["joint"]

@@ -82,3 +82,18 @@ def test_event_series_with_history_and_the_last_window():
         Corpus.from_frames(truce_table(), counts.iloc[1:], cutoff="2000-03-01", history_days=5)
     with pytest.raises(DataValidationError, match="unknown truce_id"):
         Corpus.from_frames(truce_table(), counts.assign(truce_id="zz"), cutoff="2000-03-01", history_days=5)
+
+
+def test_the_other_ends_corpus_makes_expiry_and_replacement_the_event_and_collapse_censor():
+    corpus = Corpus.from_frames(truce_table(), cutoff="2000-03-01", covariates=["written"])
+    other = corpus.other_ends().truces.set_index("truce_id")
+    # expired on day 30 (not at risk of collapse on it): at risk of ending otherwise on days 0..30
+    assert other.loc["e", "days_at_risk"] == 31 and other.loc["e", "collapsed"]
+    assert other.loc["r", "days_at_risk"] == 6 and other.loc["r", "collapsed"]
+    # collapsed on day 10: had not ended otherwise on days 0..10, censored
+    assert other.loc["c", "days_at_risk"] == 11 and not other.loc["c", "collapsed"]
+    # holding and unknown ends censor as before; exclusions stay
+    assert other.loc["h", "days_at_risk"] == 60 and not other.loc["h", "collapsed"]
+    assert other.loc["u", "days_at_risk"] == 2 and not other.loc["u", "collapsed"]
+    assert other.loc["n", "excluded"] == "never effective" and not other.loc["n", "collapsed"]
+    assert corpus.other_ends().counts is None and "ended otherwise" in corpus.other_ends().provenance["outcome"]

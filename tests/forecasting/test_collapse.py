@@ -7,7 +7,8 @@ import pytest
 
 import escalate
 from escalate import ModelSpec, Scenario
-from escalate.inference.corpus import corpus_fit_from_draws
+from escalate.forecasting.collapse import before_other_ends
+from escalate.inference.corpus import corpus_fit_from_draws, hazard_only_spec
 from escalate.model.hazard import day_bins
 from escalate.model.simulate_corpus import DEFAULT_TRUTH
 
@@ -115,3 +116,67 @@ def test_a_truce_without_events_and_a_new_truce_have_the_closed_form(corpus):
     assert odd["basis"].iloc[0].startswith("prior-driven: written = 2")
     with pytest.raises(escalate.EscalateInputError, match="mediated"):
         fit.new_truce_risk((7,), covariates={"written": 1})
+
+
+def test_the_risk_before_other_ends_against_a_simulation_of_the_competing_risks():
+    """Day by day, the other end first (a truce expiring on day d is not at risk of collapse on
+    d), then collapse: the cumulative incidence of collapse against 400,000 simulated truces."""
+    days = np.arange(40)
+    h_collapse = 0.02 + 0.03 * np.exp(-days / 5)
+    h_other = np.where(days % 10 == 9, 0.3, 0.01)
+    p_declared = 1 - np.cumprod(1 - h_collapse)
+    p_other = 1 - np.cumprod(1 - h_other)
+    got = before_other_ends(p_declared, p_other)
+    rng = np.random.default_rng(5)
+    n = 400_000
+    ended = np.zeros(n, dtype=bool)
+    collapse_day = np.full(n, 10**6)
+    for d in days:
+        alive = ~ended
+        other = alive & (rng.random(n) < h_other[d])
+        ended |= other
+        collapsed = ~ended & (rng.random(n) < h_collapse[d])
+        collapse_day[collapsed] = d
+        ended |= collapsed
+    simulated = (collapse_day[None, :] <= days[:, None]).mean(axis=1)
+    se = np.sqrt(simulated * (1 - simulated) / n)
+    assert np.all(np.abs(got - simulated) < 4 * se + 1e-12), np.max(np.abs(got - simulated) / se)
+    assert np.all(got < p_declared)  # the other ends take risk away from day 1 on
+    # constant hazards: the geometric sum of (1-c)^(k-1) (1-o)^k c
+    c, o = 0.05, 0.2
+    k = np.arange(1, 31)
+    closed = np.cumsum((1 - c) ** (k - 1) * (1 - o) ** k * c)
+    assert before_other_ends(1 - (1 - c) ** k, 1 - (1 - o) ** k) == pytest.approx(closed, rel=1e-12)
+
+
+def test_a_forecast_with_other_ends_pairs_the_other_ends_hazard_on_the_truce_s_future_days(corpus):
+    rng = np.random.default_rng(6)
+    fit = corpus_fit_from_draws(corpus, spec(), draws(10, rng, 0.5))
+    hazard_spec = hazard_only_spec(spec(), "competing ends")
+    other_draws = {k: v for k, v in draws(10, np.random.default_rng(7), 0.0).items()
+                   if k.startswith("hazard") and k != "hazard_feedback"}
+    other_draws["hazard_baseline"] = other_draws["hazard_baseline"] + 1.0  # ends otherwise more often
+    other_fit = corpus_fit_from_draws(corpus.other_ends(), hazard_spec, other_draws)
+    row = holding(corpus)
+    forecast = fit.forecast(row["truce_id"], 30, paths=20, seed=3, other_ends=other_fit)
+    ds = forecast.ds.sel(scenario="status quo")
+    p = {k: v[0] for k, v in other_fit.tree["posterior"].to_dataset().items()}
+    g = corpus.groups.index(row["group"])
+    z = np.array([row["written"], row["mediated"]])
+    for i in range(10):  # the other end's hazard from the truce's next day on, by a loop
+        survival, expected = 1.0, []
+        for h in range(30):
+            tiers = [0.0, *p["hazard_tier"].values[i]]
+            eta = (p["hazard_baseline"].values[i][day_bins(int(row["days_at_risk"]) + h, BINS)]
+                   + p["hazard_verification"].values[i] * row["verification"] + tiers[int(row["penalty_tier"])]
+                   + p["hazard_covariate"].values[i] @ z + p["hazard_group"].values[i][g])
+            survival *= np.exp(-np.exp(eta))
+            expected.append(1 - survival)
+        np.testing.assert_allclose(ds["p_other_end"].values[i], expected, rtol=1e-10)
+    np.testing.assert_allclose(ds["p_declared_competing"].values,
+                               before_other_ends(ds["p_declared"].values, ds["p_other_end"].values), rtol=1e-12)
+    assert (ds["p_declared_competing"].values[:, -1] < ds["p_declared"].values[:, -1]).all()
+    head = forecast.headline(days=(7, 30))
+    assert "declared before other ends" in set(head["kind"])
+    with pytest.raises(escalate.EscalateInputError, match="scenarios"):
+        forecast.with_other_ends(other_fit.forecast(row["truce_id"], 30, scenarios=[Scenario("x", verification=1.0)]))

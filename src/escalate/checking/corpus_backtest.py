@@ -23,6 +23,18 @@ Forecasters, fitted on the same data at every origin:
 The last two need event data, so they forecast only the truces that have it (scores compare
 forecasters on their common cases).
 
+These four forecast the *net* probability of MODEL.md 6, in which expiry and replacement
+censor collapse. The outcomes below count a truce that ended otherwise as "no collapse", so
+the net probabilities overstate what can be observed wherever other ends are common. With
+``other_ends`` (the default) each origin also fits the hazard of ending otherwise
+(:func:`escalate.inference.corpus.fit_other_ends`), and three more forecasters give
+P(collapse before the truce ends otherwise), the cumulative incidence with competing risks:
+
+- ``base rate (competing ends)``: the Aalen-Johansen estimate (the two Kaplan-Meier
+  curves combined by :func:`escalate.forecasting.collapse.before_other_ends`);
+- ``hazard (competing ends)`` and ``joint (competing ends)``: the two fits' forecasts paired
+  draw by draw (their verdict is PASSED only if both fits passed).
+
 Outcomes (the rule, also in docs/validation.md): a declared collapse on days t..t+h-1 is 1; a
 truce known to be in force through day t+h-1, or known to have ended otherwise (expired,
 replaced) before it without collapsing, is 0 (``ended_otherwise`` marks the latter); a truce
@@ -35,7 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,8 +55,8 @@ import pandas as pd
 
 from escalate.checking.backtest import collapse_outcome
 from escalate.checking.scores import block_bootstrap, calibration, reliability_table
-from escalate.checking.survival import survival_curve
-from escalate.data.corpus import Corpus
+from escalate.checking.survival import aalen_johansen, conditional_risk, survival_curve
+from escalate.data.corpus import OTHER_ENDS, Corpus
 from escalate.errors import EscalateInputError
 from escalate.forecasting.kernels import collapse_day
 from escalate.forecasting.run import resolve_rules
@@ -53,19 +65,14 @@ from escalate.inference.sampling import sampler_settings
 from escalate.model.scenarios import compile_count_rules
 from escalate.parallel import print_progress, run_tasks
 
-FORECASTERS = ("base rate", "hazard", "violence rule", "joint")
+FORECASTERS = ("base rate", "hazard", "violence rule", "joint",
+               "base rate (competing ends)", "hazard (competing ends)", "joint (competing ends)")
+#: The fit each forecaster's verdict comes from (competing ends: also the other-ends fit's).
+SOURCES = {"base rate": (), "hazard": ("hazard",), "violence rule": ("joint",), "joint": ("joint",),
+           "base rate (competing ends)": (), "hazard (competing ends)": ("hazard", "other ends"),
+           "joint (competing ends)": ("joint", "other ends")}
 TARGETS = ("declared", "violence rule", "either")
 DAY = pd.Timedelta(days=1)
-
-
-# ---- the rivals' specs ---------------------------------------------------------------------------
-def hazard_only_spec(spec):
-    """The ``hazard`` rival: the spec's hazard with its static covariates, no violence feedback,
-    fitted alone."""
-    if spec.hazard is None:
-        raise EscalateInputError(f"{spec.source}: a corpus backtest needs a spec with a [hazard] table")
-    return replace(spec, violence=False, hazard=replace(spec.hazard, feedback=False),
-                   name=f"{spec.name} (hazard, static covariates)")
 
 
 # ---- cases and outcomes --------------------------------------------------------------------------
@@ -99,7 +106,7 @@ def declared_outcome(row, day: int, horizon: int) -> tuple[float, bool]:
         return (1.0 if n - 1 <= last else 0.0), False
     if n > last:  # in force through the horizon's last day
         return 0.0, False
-    if row["end_type"] in ("expired", "replaced"):
+    if row["end_type"] in OTHER_ENDS:
         return 0.0, True
     return np.nan, False  # holding at the cutoff, or ended in an unknown way, before the horizon
 
@@ -134,6 +141,16 @@ def _fit_record(origin, name, fit, settings) -> dict:
             "collapses": int(fit.corpus.at_risk["collapsed"].sum()), **{f"sampler_{k}": v for k, v in settings.items()}}
 
 
+def _combined_verdict(diagnostics: dict) -> str:
+    """The verdict of a forecast that uses several fits: PASSED only if all of them passed."""
+    if not diagnostics:
+        return "no fit (Kaplan-Meier)"
+    if len(diagnostics) == 1:
+        return next(iter(diagnostics.values())).verdict
+    failed = [f"{name} {d.verdict}" for name, d in diagnostics.items() if not d.passed]
+    return "FAILED: " + " | ".join(failed) if failed else f"PASSED ({', '.join(diagnostics)})"
+
+
 def score_origin(corpus: Corpus, task: dict) -> dict:
     """Fit every forecaster at one origin, forecast its cases and return the forecasts with their
     outcomes and the fits' diagnostics (a task of :func:`escalate.parallel.run_tasks`)."""
@@ -143,12 +160,18 @@ def score_origin(corpus: Corpus, task: dict) -> dict:
     cases = forecast_cases(corpus, origin, until, task["days_after_start"])
     rules = resolve_rules(spec, None, declared=True)
     H = max(horizons)
-    base = survival_curve(train, int(cases["day"].max()) + H + 1 if len(cases) else H + 1)
-    fits = {"hazard": corpus_fits.fit_corpus(train, hazard_only_spec(spec), seed=seed, **sampler)}
+    span = int(cases["day"].max()) + H + 1 if len(cases) else H + 1
+    base = survival_curve(train, span)
+    fits = {"hazard": corpus_fits.fit_corpus(train, corpus_fits.hazard_only_spec(spec), seed=seed, **sampler)}
     if spec.violence and train.counts is not None and train.event_data() is not None:
         fits["joint"] = corpus_fits.fit_corpus(train, spec, seed=seed, **sampler)
+    competing = task["other_ends"]
+    if competing:
+        base_other = survival_curve(train.other_ends(), span)
+        fits["other ends"] = corpus_fits.fit_other_ends(train, spec, seed=seed, **sampler)
     records = [_fit_record(str(origin.date()), name, fit, sampler) for name, fit in fits.items()]
-    verdicts = {"base rate": "no fit (Kaplan-Meier)", **{name: fit.diagnostics.verdict for name, fit in fits.items()}}
+    verdicts = {name: _combined_verdict({s: fits[s].diagnostics for s in sources})
+                for name, sources in SOURCES.items() if all(s in fits for s in sources)}
     full = corpus.truces.set_index("truce_id")
     rows = []
     compiled = compile_count_rules(rules, corpus.streams)
@@ -162,18 +185,30 @@ def score_origin(corpus: Corpus, task: dict) -> dict:
             violence = collapse_outcome(seen[0], h, seen[1], False) if seen else np.nan
             either = 1.0 if (declared == 1 or violence == 1) else (0.0 if declared == 0 and violence == 0 else np.nan)
             outcomes[h] = {"declared": declared, "violence rule": violence, "either": either, "otherwise": otherwise}
-        forecasts = {"base rate": {h: {"declared": 1 - base[case.day + h] / base[case.day] if base[case.day] > 0
-                                       else np.nan} for h in horizons}}
+        base_p = conditional_risk(base, case.day, H)
+        forecasts = {"base rate": {h: {"declared": base_p[h - 1]} for h in horizons}}
+        if competing:
+            base_c = aalen_johansen(base, base_other, case.day, H)
+            forecasts["base rate (competing ends)"] = {h: {"declared": base_c[h - 1]} for h in horizons}
         view = corpus.subset([case.truce_id]).as_of(case.moment)
         case_seed = seed * 100_003 + i
+        other_fc = (fits["other ends"].transfer(view.other_ends(), seed=case_seed).forecast(
+            case.truce_id, H, scenarios=[], draws=task["forecast_draws"]) if competing else None)
         hazard_fc = fits["hazard"].transfer(view, seed=case_seed).forecast(
             case.truce_id, H, scenarios=[], draws=task["forecast_draws"])
         p = hazard_fc.ds["p_declared"].sel(scenario="status quo").mean("sample")
         forecasts["hazard"] = {h: {"declared": float(p.sel(horizon_day=h))} for h in horizons}
+        if competing:
+            pc = hazard_fc.with_other_ends(other_fc).ds["p_declared_competing"].sel(scenario="status quo").mean("sample")
+            forecasts["hazard (competing ends)"] = {h: {"declared": float(pc.sel(horizon_day=h))} for h in horizons}
         if "joint" in fits and case.has_events:
             fc = fits["joint"].transfer(view, seed=case_seed).forecast(
                 case.truce_id, H, scenarios=[], collapse=rules or None, draws=task["forecast_draws"],
                 paths=task["paths"], seed=case_seed)
+            if competing:
+                fc = fc.with_other_ends(other_fc)
+                forecasts["joint (competing ends)"] = {h: {"declared": float(fc.ds["p_declared_competing"].sel(
+                    scenario="status quo", horizon_day=h).mean("sample"))} for h in horizons}
             ds = fc.ds.sel(scenario="status quo").mean("sample")
             forecasts["joint"] = {h: {"declared": float(ds["p_declared"].sel(horizon_day=h)),
                                       "either": float(ds["p_either"].sel(horizon_day=h)),
@@ -183,7 +218,7 @@ def score_origin(corpus: Corpus, task: dict) -> dict:
                                                   "violence rule": float(ds["p_collapse"].sel(horizon_day=h))}
                                               for h in horizons}
         for name, by_h in forecasts.items():
-            verdict = verdicts[{"base rate": "base rate", "hazard": "hazard"}.get(name, "joint")]
+            verdict = verdicts[name]
             for h, targets in by_h.items():
                 for target, prob in targets.items():
                     rows.append({"origin": str(origin.date()), "truce_id": case.truce_id, "group": case.group,
@@ -222,7 +257,8 @@ def _settings_hash(settings: dict) -> str:
 def backtest_corpus(corpus: Corpus, spec, origins, horizons=(7, 30, 90), *, days_after_start=(1, 7),
                     draws: int | None = None, tune: int | None = None, chains: int | None = None,
                     forecast_draws: int = 200, paths: int = 100, seed: int = 0, scheduler: str | None = None,
-                    workers: int | None = None, out=None, resume: bool = False, progress=None) -> "CorpusBacktest":
+                    workers: int | None = None, out=None, resume: bool = False, progress=None,
+                    other_ends: bool = True) -> "CorpusBacktest":
     """Time-split backtest of collapse forecasts on ``corpus`` (module docstring).
 
     Parameters
@@ -253,6 +289,10 @@ def backtest_corpus(corpus: Corpus, spec, origins, horizons=(7, 30, 90), *, days
         origins already there (same settings) are read back, not refitted.
     progress : callable, optional
         As in :func:`~escalate.parallel.run_tasks` (default: a line on stderr per origin).
+    other_ends : bool
+        Also fit the competing ends (expiry, replacement; :func:`escalate.inference.corpus.fit_other_ends`)
+        at every origin and score the ``(competing ends)`` forecasters: P(collapse before the
+        truce ends otherwise), the probability the outcomes measure (default True).
 
     Returns
     -------
@@ -267,9 +307,11 @@ def backtest_corpus(corpus: Corpus, spec, origins, horizons=(7, 30, 90), *, days
         print(f"escalate: {note}", flush=True)
     settings = {"spec_id": spec.spec_id, "data_hash": corpus.data_hash, "horizons": horizons,
                 "days_after_start": sorted({int(k) for k in days_after_start}), "sampler": sampler,
-                "forecast_draws": int(forecast_draws), "paths": int(paths), "seed": int(seed)}
+                "forecast_draws": int(forecast_draws), "paths": int(paths), "seed": int(seed),
+                "other_ends": bool(other_ends)}
     tasks = {str(o.date()): {"spec": spec, "origin": o, "until": u, "horizons": horizons,
                              "days_after_start": settings["days_after_start"], "sampler": sampler,
+                             "other_ends": bool(other_ends),
                              "forecast_draws": int(forecast_draws), "paths": int(paths), "seed": int(seed) + i}
              for i, (o, u) in enumerate(periods)}
     done = {}

@@ -1,10 +1,13 @@
-"""Kaplan-Meier survival of a corpus' truces: the model-free curve the hazard must reproduce."""
+"""Kaplan-Meier survival of a corpus' truces (the model-free curve the hazard must reproduce) and
+the Aalen-Johansen cumulative incidence of collapse with competing ends."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from escalate.forecasting.collapse import before_other_ends
 
 
 def risk_sets(at_risk, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -24,6 +27,22 @@ def survival_curve(corpus, horizon: int) -> np.ndarray:
     n, e = risk[:horizon].astype(float), events[:horizon].astype(float)
     factor = np.where(n > 0, 1 - e / np.maximum(n, 1.0), 1.0)
     return np.concatenate([[1.0], np.cumprod(factor)])
+
+
+def conditional_risk(survival: np.ndarray, day: int, horizon: int) -> np.ndarray:
+    """P(collapse on days day..day+h-1 | in force on day ``day``) = 1 - S(day + h) / S(day) for
+    h = 1..horizon from a curve of :func:`survival_curve` (NaN where S(day) = 0)."""
+    if survival[day] <= 0:
+        return np.full(horizon, np.nan)
+    return 1.0 - survival[day + 1:day + horizon + 1] / survival[day]
+
+
+def aalen_johansen(collapse: np.ndarray, other: np.ndarray, day: int, horizon: int) -> np.ndarray:
+    """P(collapse on days day..day+h-1 before the truce ends otherwise | in force on day
+    ``day``), h = 1..horizon: the Aalen-Johansen estimate of the cumulative incidence with
+    competing ends, from the Kaplan-Meier curves of collapse (``survival_curve(corpus)``) and of
+    the other ends (``survival_curve(corpus.other_ends())``)."""
+    return before_other_ends(conditional_risk(collapse, day, horizon), conditional_risk(other, day, horizon))
 
 
 def kaplan_meier(corpus, days=(7, 30, 90, 365), ci_prob: float = 0.90, mask=None) -> pd.DataFrame:

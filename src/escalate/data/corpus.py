@@ -44,6 +44,9 @@ from escalate.errors import DataValidationError, describe_rows
 END_TYPES = ("collapsed", "expired", "replaced", "holding", "unknown", "never_effective")
 #: End types whose end date censors the collapse hazard.
 CENSORING = ("expired", "replaced", "unknown")
+#: End types that end a truce for a reason other than collapse: the competing ends of
+#: :meth:`Corpus.other_ends`.
+OTHER_ENDS = ("expired", "replaced")
 DAY = pd.Timedelta(days=1)
 
 
@@ -214,6 +217,28 @@ class Corpus:
     def without_events(self) -> "Corpus":
         """The same corpus without event series (a hazard-only fit)."""
         return replace(self, counts=None, streams=(), truces=self.truces.assign(has_events=False))
+
+    def other_ends(self) -> "Corpus":
+        """The corpus with the **competing end** as its outcome: ``collapsed`` marks a truce that
+        ended otherwise (:data:`OTHER_ENDS`, expired or replaced) on the last of its
+        ``days_at_risk``, and collapse censors. A hazard fitted to it is the hazard of ending
+        otherwise, which turns P(declared collapse) into P(collapse before the truce ends
+        otherwise) (:meth:`escalate.CorpusFit.forecast`, ``other_ends=``).
+
+        Within a day the other end comes first, as in the collapse hazard's censoring rule
+        (module docstring): a truce that expired on day D was not at risk of collapse on D, so
+        it is at risk of ending otherwise on days 0..D; one that collapsed on day D had not
+        ended otherwise by then (at risk on days 0..D, censored). Holding and unknown ends
+        censor as before. Event series are dropped (this hazard has no violence feedback).
+        Apply after :meth:`as_of`, which rebuilds the outcome from the end types."""
+        t = self.truces
+        kept = t["excluded"] == ""
+        ended = kept & t["end_type"].isin(OTHER_ENDS)
+        days = t["days_at_risk"].to_numpy(dtype=np.int64).copy()
+        days[ended.to_numpy()] += 1  # at risk on their end day too
+        truces = t.assign(days_at_risk=days, collapsed=ended.to_numpy(), has_events=False)
+        provenance = {**self.provenance, "outcome": "ended otherwise (" + ", ".join(OTHER_ENDS) + "); collapse censors"}
+        return replace(self, truces=truces, counts=None, streams=(), provenance=provenance)
 
     def subset(self, truce_ids) -> "Corpus":
         """The corpus restricted to some truces (in their table order)."""

@@ -94,6 +94,20 @@ def closed_form_risk(eta: np.ndarray) -> np.ndarray:
     return -np.expm1(-np.cumsum(np.exp(eta), axis=-1))
 
 
+def before_other_ends(p_declared: np.ndarray, p_other: np.ndarray) -> np.ndarray:
+    """P(declared collapse by day h before the truce ends otherwise), the cumulative incidence
+    of collapse with expiry and replacement as competing risks, from the two cause-specific
+    probabilities by day h = 1, 2, ... (last axis), per draw: P(collapse on day k) times the
+    chance that the truce had not ended otherwise through day k (the other end comes first
+    within a day, as in :meth:`escalate.Corpus.other_ends`),
+    ``sum_{k <= h} (p_declared[k] - p_declared[k-1]) * (1 - p_other[k])``.
+
+    Exact when the other-end hazard does not depend on the simulated violence (it has no
+    feedback), so that it factors out of the average over paths."""
+    on_day = np.diff(p_declared, axis=-1, prepend=0.0)
+    return np.cumsum(on_day * (1.0 - p_other), axis=-1)
+
+
 def new_truce_eta(p, spec, corpus, horizon: int, verification: float, penalty_tier: int, covariates: dict,
                   group, rng, trailing_events: float = 0.0) -> np.ndarray:
     """eta[draw, day] of a new ceasefire from its first day; ``group`` None draws a new group's

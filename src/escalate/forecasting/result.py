@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from escalate.errors import FileFormatError
+from escalate.errors import EscalateInputError, FileFormatError
+from escalate.forecasting.collapse import before_other_ends
 from escalate.model.scenarios import CollapseRule, Scenario
 from escalate.storage import check_format_version, load_tree, save_tree
 
@@ -42,7 +43,10 @@ class Forecast:
     - ``exploded[scenario]``: paths stopped at the explosion cap (counted as collapsed);
     - with a collapse hazard (a corpus fit, MODEL.md 6): ``p_declared[scenario, sample,
       horizon_day]``, P(declared collapse by day h) averaged over the draw's paths (the hazard
-      integrated along each path), and ``p_either``, P(declared collapse or a violence rule).
+      integrated along each path), and ``p_either``, P(declared collapse or a violence rule);
+    - with the competing ends (:meth:`with_other_ends`): ``p_other_end[scenario, sample,
+      horizon_day]``, P(the truce expires or is replaced by day h) had it not collapsed, and
+      ``p_declared_competing``, P(declared collapse by day h before it ends otherwise).
 
     Attrs (JSON strings where structured): horizon, paths, seed, truce, cutoff, rules,
     scenarios, resolution.
@@ -101,6 +105,25 @@ class Forecast:
                          "resolution": "day", "rules": "[]", "scenarios": json.dumps([s.to_dict() for s in scenarios]),
                          "notes": "{}", "format_version": FORECAST_FORMAT_VERSION, "kind": "escalate.forecast"})
         return cls(xr.DataTree(ds))
+
+    def with_other_ends(self, other: "Forecast") -> "Forecast":
+        """This forecast with the competing ends of ``other`` (a forecast of the same truce from
+        a fit of :func:`escalate.inference.corpus.fit_other_ends`): adds ``p_other_end`` and
+        ``p_declared_competing`` (:func:`escalate.forecasting.collapse.before_other_ends`; the
+        two posteriors are independent, so draws are paired by position, the other's reused
+        cyclically when it has fewer)."""
+        if not self.has_hazard:
+            raise EscalateInputError("competing ends apply to a forecast with a collapse hazard (a corpus fit)")
+        if list(other.scenarios) != list(self.scenarios) or other.horizon < self.horizon:
+            raise EscalateInputError(f"the other-ends forecast has scenarios {other.scenarios} and horizon "
+                                     f"{other.horizon}; it needs {self.scenarios} and at least {self.horizon}")
+        n, m = self.ds.sizes["sample"], other.ds.sizes["sample"]
+        p_other = other.ds["p_declared"].values[:, np.arange(n) % m, :self.horizon]
+        ds = self.ds.copy()
+        dims = ("scenario", "sample", "horizon_day")
+        ds["p_other_end"] = (dims, p_other)
+        ds["p_declared_competing"] = (dims, before_other_ends(ds["p_declared"].values, p_other))
+        return Forecast(xr.DataTree(ds))
 
     @classmethod
     def from_tree(cls, tree: xr.DataTree, source: str = "<tree>") -> "Forecast":
@@ -246,7 +269,8 @@ class Forecast:
         lo, hi = _quantile_names(ci_prob)
         wanted = [d for d in days if d <= self.horizon]
         kinds = [(kind, variable) for kind, variable in
-                 (("declared", "p_declared"), ("violence", "p_collapse"), ("either", "p_either"))
+                 (("declared", "p_declared"), ("violence", "p_collapse"), ("either", "p_either"),
+                  ("declared before other ends", "p_declared_competing"))
                  if variable in self.ds and (variable != "p_collapse" or self.rules)]  # no rule: no violence risk
         notes = self.notes
         rows = []

@@ -11,7 +11,7 @@ ceasefire collapses, and forecasts for a truce in progress with three probabilit
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from functools import cached_property
 
@@ -82,6 +82,27 @@ def fit_corpus(corpus: Corpus, spec: ModelSpec, *, draws: int | None = None, tun
     result = CorpusFit(tree=tree, spec=spec, corpus=corpus)
     warn_if_failed(result.diagnostics)
     return result
+
+
+def hazard_only_spec(spec: ModelSpec, label: str = "hazard, static covariates") -> ModelSpec:
+    """The spec's hazard with its static covariates, no violence feedback, fitted alone."""
+    if spec.hazard is None:
+        raise EscalateInputError(f"{spec.source}: this needs a spec with a [hazard] table")
+    return replace(spec, violence=False, hazard=replace(spec.hazard, feedback=False), name=f"{spec.name} ({label})")
+
+
+def fit_other_ends(corpus: Corpus, spec: ModelSpec, **sampling) -> "CorpusFit":
+    """Fit the hazard of the **competing ends** (a truce expiring or being replaced,
+    :meth:`Corpus.other_ends`) with the structure of ``spec``'s hazard: the same day bins,
+    verification, tier, static covariates and group pooling, no violence feedback (what
+    the docs call the competing-ends model; arguments as :func:`fit_corpus`).
+
+    Collapse and the other ends are competing risks with separate parameters, so the joint
+    likelihood is the product of the two cause-specific ones and the two posteriors are
+    independent: this fit, paired draw by draw with a collapse fit
+    (:meth:`CorpusFit.forecast` with ``other_ends=``), gives P(collapse before the truce ends
+    otherwise), the probability an analyst can observe."""
+    return fit_corpus(corpus.other_ends(), hazard_only_spec(spec, "competing ends: expired, replaced"), **sampling)
 
 
 def corpus_fit_from_draws(corpus: Corpus, spec: ModelSpec, draws: dict) -> "CorpusFit":
@@ -268,12 +289,17 @@ class CorpusFit:
         return frame
 
     def forecast(self, truce: str, horizon: int, scenarios=None, collapse=None, draws: int | None = None,
-                 paths: int = 100, seed: int | None = None) -> Forecast:
+                 paths: int = 100, seed: int | None = None, other_ends: "CorpusFit | None" = None) -> Forecast:
         """Collapse risk of a truce of the corpus from the end of its data (its end, or the
         cutoff) under the status quo and the scenarios: P(declared collapse), P(violence rules)
         and P(either), each with its band (:meth:`Forecast.headline`). A truce with event data
         is forecast along simulated paths of its violence (the hazard's feedback sees them); one
-        without has the closed form, and no violence probability."""
+        without has the closed form, and no violence probability.
+
+        ``other_ends``, a fit of :func:`fit_other_ends`, adds P(declared collapse before the
+        truce ends otherwise) and P(ending otherwise) (:meth:`Forecast.with_other_ends`); it is
+        applied to this fit's corpus (:meth:`transfer`), so it may come from the same training
+        data as this fit, before a transfer."""
         if truce not in self.corpus.truce_ids:
             raise EscalateInputError(f"unknown truce {truce!r}; the corpus has {len(self.corpus.truce_ids)} truces")
         row = self.corpus.truces.set_index("truce_id").loc[truce]
@@ -286,7 +312,11 @@ class CorpusFit:
                                     hazard=hazard)
         else:
             forecast = self._closed_form_forecast(truce, hazard, horizon, scenarios, draws)
-        return self._with_hazard_notes(forecast, row)
+        forecast = self._with_hazard_notes(forecast, row)
+        if other_ends is not None:
+            other = other_ends.transfer(self.corpus.other_ends(), seed=0 if seed is None else int(seed))
+            forecast = forecast.with_other_ends(other.forecast(truce, horizon, scenarios, draws=forecast.ds.sizes["sample"]))
+        return forecast
 
     def _closed_form_forecast(self, truce, hazard, horizon, scenarios, draws) -> Forecast:
         if isinstance(horizon, bool) or not isinstance(horizon, int | np.integer) or horizon < 1:
