@@ -180,3 +180,24 @@ def test_a_forecast_with_other_ends_pairs_the_other_ends_hazard_on_the_truce_s_f
     assert "declared before other ends" in set(head["kind"])
     with pytest.raises(escalate.EscalateInputError, match="scenarios"):
         forecast.with_other_ends(other_fit.forecast(row["truce_id"], 30, scenarios=[Scenario("x", verification=1.0)]))
+
+
+def test_a_point_mass_posterior_gives_a_declared_band_of_width_zero_within_monte_carlo_error(corpus):
+    """With the violence feedback each draw's P(declared collapse) is an average over its
+    paths, so the raw spread over 300 equal draws is path noise alone; the band takes it out
+    (escalate.forecasting.uncertainty), for P(either) too, and the stored noise variance is
+    the one the spread over draws shows."""
+    one = draws(1, np.random.default_rng(5), 1.5)
+    fit = corpus_fit_from_draws(corpus, spec(), {k: np.repeat(v, 300, axis=0) for k, v in one.items()})
+    forecast = fit.forecast(holding(corpus)["truce_id"], 60, paths=40, seed=6)
+    ds = forecast.ds.sel(scenario="status quo", horizon_day=60)
+    raw = ds["p_declared"].values
+    assert raw.std() > 0.01  # the paths' noise
+    # the per-draw noise variance, estimated from each draw's own paths, matches the spread
+    assert abs(ds["p_declared_noise"].values.mean() / raw.var(ddof=1) - 1) < 0.3
+    for kind, variable in (("declared", "p_declared"), ("either", "p_either")):
+        row = forecast.headline(days=(60,)).query("kind == @kind").iloc[0]
+        w = forecast.noise(variable)[0, :, -1].mean()
+        mc_width = 2 * 1.645 * np.sqrt(3 * w * np.sqrt(2 / 300))
+        raw_q = np.quantile(ds[variable].values, [0.05, 0.95])
+        assert row["p_collapse_q95"] - row["p_collapse_q05"] <= mc_width < 0.6 * (raw_q[1] - raw_q[0]), (kind, row)

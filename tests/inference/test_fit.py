@@ -130,3 +130,20 @@ def test_day_dated_data_refuses_the_exact_likelihood():
     data = escalate.TruceData.from_daily_counts(counts, truces, covs)
     with pytest.raises(SpecError, match="daily counts: several events share a day"):
         escalate.fit(data, escalate.ModelSpec.from_dict({"penalty_tiers": 1}), draws=5, chains=1)
+
+
+def test_a_nan_r_hat_is_reported_and_fails_the_verdict_never_dropped():
+    """One parameter frozen in every chain (a stuck sampler) has NaN r_hat: the worst r_hat
+    is NaN and the verdict says so, even though the other parameters mixed well."""
+    import xarray as xr
+
+    from escalate.inference.diagnostics import compute_diagnostics
+
+    rng = np.random.default_rng(0)
+    post = xr.Dataset({"decay": (("chain", "draw"), rng.normal(size=(4, 500))),
+                       "branching": (("chain", "draw"), np.full((4, 500), 0.3))})
+    diag = compute_diagnostics(xr.DataTree.from_dict({"posterior": post}), ["decay", "branching"])
+    assert np.isnan(diag.max_rhat) and not diag.passed
+    assert "r_hat is NaN" in diag.verdict
+    mixed = compute_diagnostics(xr.DataTree.from_dict({"posterior": post[["decay"]]}), ["decay"])
+    assert mixed.passed, mixed.verdict

@@ -42,8 +42,10 @@ def headline_text(forecast, diagnostics) -> str:
     for name, note in forecast.notes.items():
         lines.append(f"  note on {name}: {note}")
     esc = forecast.escalation()
-    lines.append("P(spectral radius >= 1): " + ", ".join(
-        f"{r.scenario} {r.p_supercritical:.1%}" for r in esc.itertuples()))
+    lines.append("P(spectral radius >= 1), posterior (prior): " + ", ".join(
+        f"{r.scenario} {r.p_supercritical:.1%} ({r.p_supercritical_prior:.1%})" for r in esc.itertuples()))
+    for name, note in forecast.escalation_note().items():
+        lines.append(f"  explosive draws, {name}: {note}")
     if not diagnostics.passed:
         lines.insert(0, FAILED_BANNER)
     lines.append(f"diagnostics: {diagnostics.verdict}")

@@ -193,12 +193,16 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
     ``hazard_feedback[d]`` its feedback effect, ``feedback_tail`` the observed events (all
     streams) of the last W days before the cutoff, W = its length. Returns also
     ``declared[d, h]`` = mean over paths of P(declared collapse by day h + 1 | path) and
-    ``either[d, h]`` = mean over paths of P(declared collapse or the violence rules by day h + 1).
+    ``either[d, h]`` = mean over paths of P(declared collapse or the violence rules by day h + 1),
+    and their means of squares over paths (``declared_sq``, ``either_sq``), from which the
+    Monte Carlo variance of each draw's average follows (:mod:`escalate.forecasting.uncertainty`).
     """
     D, G, K = mu.shape
     collapse, mean_counts, cumulative, exploded = _outputs(D, H, K, paths, checkpoints.shape[0])
     declared = np.zeros((D, H))
     either = np.zeros((D, H))
+    declared_sq = np.zeros((D, H))
+    either_sq = np.zeros((D, H))
     W = feedback_tail.shape[0]
     for d in prange(D):
         np.random.seed(seed + d)
@@ -236,13 +240,15 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
             exploded[d] += _finish_path(counts, blown, p, collapse[d], mean_counts[d], cumulative[d], hist_tail,
                                         thresholds, windows, masks, structural_day[d], checkpoints, paths)
             _declared_along_path(counts, hazard_eta[d], hazard_feedback[d], feedback_tail, W, collapse[d, p],
-                                 declared[d], either[d], paths)
-    return collapse, mean_counts, cumulative, exploded, declared, either
+                                 declared[d], either[d], declared_sq[d], either_sq[d], paths)
+    return collapse, mean_counts, cumulative, exploded, declared, either, declared_sq, either_sq
 
 
 @njit(**JIT)
-def _declared_along_path(counts, eta, feedback, tail, W, violence_day, declared, either, paths):
-    """Add one path's P(declared collapse by day h) and P(declared or violence by day h): the
+def _declared_along_path(counts, eta, feedback, tail, W, violence_day, declared, either, declared_sq, either_sq,
+                         paths):
+    """Add one path's P(declared collapse by day h) and P(declared or violence by day h), and
+    their squares, each divided by the number of paths: the
     survival prod (1 - h(d)) = exp(-sum exp(eta_d)), eta_d with the feedback of the path's
     trailing W days (observed tail, then simulated counts)."""
     H, K = counts.shape
@@ -259,8 +265,12 @@ def _declared_along_path(counts, eta, feedback, tail, W, violence_day, declared,
         if eta[h] > -1e300:
             log_survival -= math.exp(eta[h] + feedback * math.log1p(trailing))
         survival = math.exp(log_survival)
-        declared[h] += (1.0 - survival) / paths
-        either[h] += (1.0 if violence_day <= h + 1 else 1.0 - survival) / paths
+        value = 1.0 - survival
+        both = 1.0 if violence_day <= h + 1 else value
+        declared[h] += value / paths
+        either[h] += both / paths
+        declared_sq[h] += value * value / paths
+        either_sq[h] += both * both / paths
 
 
 @njit(parallel=True, **JIT)

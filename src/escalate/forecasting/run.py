@@ -23,6 +23,8 @@ from escalate.forecasting.kernels import (
 )
 from escalate.forecasting.result import Forecast
 from escalate.model.parameters import (
+    dims_for,
+    effective_branching,
     posterior_parameters,
     spectral_radius,
     state_rates,
@@ -36,6 +38,11 @@ from escalate.model.scenarios import (
     compile_count_rules,
     scenarios_from_spec,
 )
+from escalate.model.priors import prior_excitation
+
+#: Prior draws behind P(spectral radius >= 1) under the prior, per scenario (Monte Carlo error
+#: at most 0.008).
+PRIOR_DRAWS = 4000
 
 #: Events per simulated path (exact) or per day (daily) beyond which a path is explosive.
 MAX_EVENTS_PER_PATH = 200_000
@@ -201,7 +208,8 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
     dispersion = p["dispersion"] if (daily and spec.observation == "negative_binomial") else np.zeros(len(indices))
     if hazard is not None and not daily:
         raise EscalateInputError("the declared-collapse hazard is forecast with day-resolution models only")
-    results, notes, declared = [], {}, []
+    results, notes, declared, prior_supercritical = [], {}, [], []
+    prior = prior_excitation(spec, dims_for(spec, len(data.streams), len(data.truce_ids)), n=PRIOR_DRAWS, seed=seed)
     for scenario in scenario_list:
         seg_start, states = _scenario_states(fit, scenario, j, horizon)
         note = extrapolation_note(data, states)
@@ -211,6 +219,11 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
         mu = np.ascontiguousarray(np.stack([r[0] for r in rates], axis=1))
         alpha = np.ascontiguousarray(np.stack([r[1] for r in rates], axis=1))
         rho = np.stack([spectral_radius(a) for a in alpha.transpose(1, 0, 2, 3)], axis=1)  # (draw, G)
+        verification, tiers, _ = states[-1]
+        prior_rho = spectral_radius(effective_branching(*(prior[name] for name in (
+            "branching", "excite_verification_self", "excite_verification_cross", "excite_tier")),
+            verification, np.asarray(tiers)))
+        prior_supercritical.append(float((prior_rho >= 1).mean()))
         first_day = np.floor(seg_start).astype(np.int64) + 1
         structural_day = np.full(len(indices), horizon + 1, dtype=np.int64)
         if structural:
@@ -235,7 +248,8 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
         results, streams=data.streams, horizon=horizon, paths=paths, seed=seed,
         truce=data.truce_ids[j], cutoff=str(cutoff), rules=rules, draw_indices=indices,
         resolution=data.resolution, notes=notes, checkpoints=checkpoints,
-        declared=declared if hazard is not None else None)
+        declared=declared if hazard is not None else None, draws_per_chain=fit.tree["posterior"].sizes["draw"],
+        prior_supercritical=prior_supercritical)
 
 
 def extrapolation_note(data, states) -> str:

@@ -328,7 +328,7 @@ class CorpusFit:
             eta, _, _ = hazard.arguments(scenario, None, None, indices, int(horizon))
             declared.append(closed_form_risk(eta))
         return Forecast.from_declared(chosen, np.stack(declared), truce=truce, cutoff=str(self.corpus.cutoff.date()),
-                                      draw_indices=indices)
+                                      draw_indices=indices, draws_per_chain=self.tree["posterior"].sizes["draw"])
 
     def _with_hazard_notes(self, forecast: Forecast, row) -> Forecast:
         """Add to each scenario's note the hazard's own prior-driven values (from the corpus)."""

@@ -39,12 +39,15 @@ class Diagnostics:
     def problems(self) -> list[str]:
         """Human-readable reasons for a failed verdict (empty when passed)."""
         out = []
-        if not self.max_rhat <= MAX_RHAT:
+        if np.isnan(self.max_rhat):
+            out.append("r_hat is NaN (a single chain, or a parameter that does not move within its chains)")
+        elif not self.max_rhat <= MAX_RHAT:
             out.append(f"max r_hat {self.max_rhat:.3f} > {MAX_RHAT}")
-        if not self.min_ess_bulk >= MIN_ESS:
-            out.append(f"min bulk ESS {self.min_ess_bulk:.0f} < {MIN_ESS}")
-        if not self.min_ess_tail >= MIN_ESS:
-            out.append(f"min tail ESS {self.min_ess_tail:.0f} < {MIN_ESS}")
+        for label, value in (("bulk", self.min_ess_bulk), ("tail", self.min_ess_tail)):
+            if np.isnan(value):
+                out.append(f"{label} ESS is NaN for some parameter")
+            elif not value >= MIN_ESS:
+                out.append(f"min {label} ESS {value:.0f} < {MIN_ESS}")
         if self.divergences:
             out.append(f"{self.divergences} divergent transitions")
         return out
@@ -59,13 +62,17 @@ class Diagnostics:
 
 
 def _worst(tree: xr.DataTree, var_names: list[str], stat: str) -> float:
-    if stat == "rhat":
-        result = az.rhat(tree, var_names=var_names)
-    else:
-        result = az.ess(tree, var_names=var_names, method=stat)
+    # a parameter frozen within its chains gives 0/0 in ArviZ: its NaN is reported below, so
+    # numpy's division warning is silenced here only
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if stat == "rhat":
+            result = az.rhat(tree, var_names=var_names)
+        else:
+            result = az.ess(tree, var_names=var_names, method=stat)
     ds = result.to_dataset() if isinstance(result, xr.DataTree) else result
     values = np.concatenate([np.ravel(ds[v].values) for v in ds.data_vars]) if ds.data_vars else np.array([np.nan])
-    values = values[np.isfinite(values)] if np.isfinite(values).any() else values
+    if not np.isfinite(values).all():
+        return float("nan")  # reported, never dropped: a NaN fails the verdict (Diagnostics.problems)
     return float(values.max() if stat == "rhat" else values.min())
 
 

@@ -82,7 +82,8 @@ def build_content(fit, forecast, command: str | None = None) -> Content:
     content = Content(
         title=f"Truce collapse risk: {truce}", failed=not diag.passed, verdict=diag.verdict,
         collapse=forecast.collapse_definition(), scenarios=[s.describe() for s in forecast.scenario_objects()],
-        notes=forecast.notes,
+        notes={**forecast.notes, **{f"{name} (explosive draws)": note
+                                    for name, note in forecast.escalation_note().items()}},
         meta={"generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "escalate_version": __version__,
               "truce": truce, "cutoff": attrs["cutoff"], "horizon_days": forecast.horizon,
               "draws": int(forecast.ds.sizes["sample"]), "paths": int(attrs["paths"]), "seed": int(attrs["seed"]),
