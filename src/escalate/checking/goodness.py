@@ -125,33 +125,17 @@ def posterior_predictive_check(fit, draws: int = 100, window_days: int = 7, seed
     and maximum of the counts in consecutive ``window_days`` windows, the share of event-free
     days, and the longest run of event-free days (the gap between events). Returns one row per
     statistic and stream with the observed value, the replicated median and 90% interval, and the
-    posterior predictive p-value P(replicated >= observed).
+    posterior predictive p-value P(replicated >= observed). For exact times only the whole days
+    before the end of each truce's window are compared (:func:`replicated_days`).
     """
     data = fit.data
     idx = draw_indices(fit, draws)
     p = posterior_parameters(fit, idx)
-    K = len(data.streams)
-    none = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, K), dtype=np.bool_))
     replicated, observed = [], []
     for j, truce in enumerate(data.truce_ids):
-        n_days = int(np.ceil(data.durations[j]))
-        mu, alpha = segment_rates(fit, p, j)
-        seg = data.segments
-        seg_start = seg.start[seg.offsets[j]:seg.offsets[j + 1]].copy()
-        checkpoints = np.arange(1, n_days + 1, dtype=np.int64)
-        zero = np.zeros((len(idx), K))
-        common = (np.ascontiguousarray(mu), np.ascontiguousarray(alpha), seg_start, p["decay"], zero)
-        tail = np.zeros((1, K))
-        never = np.full(len(idx), n_days + 1, dtype=np.int64)
-        if data.resolution == "day":
-            phi = p["dispersion"] if fit.spec.observation == "negative_binomial" else np.zeros(len(idx))
-            out = simulate_daily_paths(*common, phi, n_days, 1, seed + 7919 * j, tail, *none, never, 1e6, checkpoints,
-                                       *no_hazard(len(idx), n_days))
-        else:
-            out = simulate_exact_paths(*common, n_days, 1, seed + 7919 * j, tail, *none, never, 200_000, checkpoints)
-        cumulative = out[2][:, 0]  # (n, D, K)
-        replicated.append(np.diff(np.concatenate([np.zeros((len(idx), 1, K)), cumulative], axis=1), axis=1))
-        observed.append(observed_daily_counts(data, truce).to_numpy(dtype=float)[None])
+        n_days = replicated_days(data, j)
+        replicated.append(replicate_days(fit, p, j, n_days, seed + 7919 * j)[0])
+        observed.append(observed_daily_counts(data, truce).to_numpy(dtype=float)[None, :n_days])
     rows = []
     for k, stream in enumerate(data.streams):
         obs_stats = _window_stats([o[:, :, k] for o in observed], window_days)
@@ -163,6 +147,40 @@ def posterior_predictive_check(fit, draws: int = 100, window_days: int = 7, seed
                          "replicated_q95": float(np.quantile(rep, 0.95)),
                          "p_value": float((rep >= obs_stats[name][0]).mean())})
     return pd.DataFrame(rows)
+
+
+def replicated_days(data, j: int) -> int:
+    """Whole days of truce ``j`` a replicate covers: every day of daily data; for exact times the
+    whole days before T (a partial last day would be compared with a full simulated one)."""
+    duration = float(data.durations[j])
+    return int(np.ceil(duration)) if data.resolution == "day" else max(int(np.floor(duration)), 1)
+
+
+def replicate_days(fit, p: dict, j: int, n_days: int, seed: int, max_daily: float = 1e6,
+                   max_events: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+    """Daily counts ``[draw, day, stream]`` of truce ``j`` replicated from its start (no history)
+    under the parameter draws ``p`` with the fit's own observation model (event times, or daily
+    Poisson / negative binomial counts), and whether each draw's path exploded (a day above
+    ``max_daily`` events, or ``max_events`` events for exact times)."""
+    data = fit.data
+    n, K = len(p["decay"]), len(data.streams)
+    none = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, K), dtype=np.bool_))
+    mu, alpha = segment_rates(fit, p, j)
+    seg = data.segments
+    seg_start = seg.start[seg.offsets[j]:seg.offsets[j + 1]].copy()
+    checkpoints = np.arange(1, n_days + 1, dtype=np.int64)
+    common = (np.ascontiguousarray(mu), np.ascontiguousarray(alpha), seg_start, p["decay"], np.zeros((n, K)))
+    tail = np.zeros((1, K))
+    never = np.full(n, n_days + 1, dtype=np.int64)
+    if data.resolution == "day":
+        phi = p["dispersion"] if fit.spec.observation == "negative_binomial" else np.zeros(n)
+        out = simulate_daily_paths(*common, phi, n_days, 1, seed, tail, *none, never, max_daily, checkpoints,
+                                   *no_hazard(n, n_days))
+    else:
+        out = simulate_exact_paths(*common, n_days, 1, seed, tail, *none, never, max_events, checkpoints)
+    cumulative = out[2][:, 0]  # (n, D, K)
+    counts = np.diff(np.concatenate([np.zeros((n, 1, K)), cumulative], axis=1), axis=1)
+    return counts, np.asarray(out[3]) > 0
 
 
 def _window_stats(series: list[np.ndarray], window: int) -> dict[str, np.ndarray]:

@@ -19,8 +19,8 @@ from scipy import stats
 from escalate.errors import SimulationExplosionError, SpecError
 from escalate.inference.diagnostics import DiagnosticsWarning
 from escalate.inference.fit import fit
-from escalate.model.parameters import LOG_OBSERVED_RATE, dims_for, present
-from escalate.model.priors import prior_draws
+from escalate.model.parameters import LOG_OBSERVED_RATE, dims_for
+from escalate.model.priors import draw_prior
 from escalate.model.simulate import simulate
 from escalate.model.spec import ModelSpec
 from escalate.parallel import run_tasks
@@ -53,23 +53,7 @@ def _draw_prior(spec: ModelSpec, K: int, J: int, rng: np.random.Generator) -> di
     if dict(spec.prior("mu_log").params).get("mu") == LOG_OBSERVED_RATE:
         raise SpecError(f"{spec.source}: SBC needs a numeric prior mean for mu_log (log_observed_rate depends "
                         f"on the data); set priors.mu_log = {{ dist = \"Normal\", mu = ..., sigma = ... }}")
-    dims = dims_for(spec, K, J)
-
-    def draw(name, shape=()):
-        size = int(np.prod(shape)) if shape else 1
-        values = prior_draws(spec, name, n=size, seed=int(rng.integers(2**31)))
-        return values.reshape(shape) if shape else float(values[0])
-
-    # every parameter the spec's model has, drawn from its prior in registry (MODEL.md) order;
-    # a pooled effect is its hyperparameter's scale times standard normals (non-centred)
-    params = {}
-    for entry in present(spec, dims):
-        shape = dims.shape(entry.dims)
-        if entry.scale is not None:
-            params[entry.name] = params[entry.scale] * rng.standard_normal(shape)
-        else:
-            params[entry.name] = draw(entry.name, shape)
-    return params
+    return draw_prior(spec, dims_for(spec, K, J), rng)
 
 
 def _scalar(params: dict, name: str) -> float:

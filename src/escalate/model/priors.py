@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from escalate.model.parameters import parameter
+from escalate.model.parameters import parameter, present
 
 
 def prior_draws(spec, name: str, n: int = 4000, seed: int = 0) -> np.ndarray:
@@ -41,3 +41,29 @@ def prior_excitation(spec, dims, n: int = 4000, seed: int = 0) -> dict[str, np.n
         else:
             out[name] = np.full((n, *shape), float(entry.fixed))
     return out
+
+
+def draw_prior(spec, dims, rng: np.random.Generator, symbolic: dict | None = None) -> dict:
+    """One draw of every parameter the spec's model has at ``dims``, from its prior, in
+    registry (MODEL.md) order; a pooled effect is its scale's draw times standard normals
+    (non-centred). A prior whose mean is symbolic (``log_observed_rate``) takes its value from
+    ``symbolic`` (an array per element) and is drawn Normal(value, sigma)."""
+
+    def draw(name, shape=()):
+        size = int(np.prod(shape)) if shape else 1
+        params = dict(spec.prior(name).params)
+        if isinstance(params.get("mu"), str):
+            centre = np.broadcast_to(np.asarray(symbolic[params["mu"]], dtype=float), shape or (1,))
+            values = centre.ravel() + params["sigma"] * rng.standard_normal(size)
+        else:
+            values = prior_draws(spec, name, n=size, seed=int(rng.integers(2**31)))
+        return values.reshape(shape) if shape else float(values[0])
+
+    params = {}
+    for entry in present(spec, dims):
+        shape = dims.shape(entry.dims)
+        if entry.scale is not None:
+            params[entry.name] = params[entry.scale] * rng.standard_normal(shape)
+        else:
+            params[entry.name] = draw(entry.name, shape)
+    return params

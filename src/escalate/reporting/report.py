@@ -31,6 +31,7 @@ from escalate.checking.posterior import (
     fitted_daily_rate,
     observed_daily_counts,
 )
+from escalate.checking.prior_predictive import prior_predictive
 from escalate.errors import EscalateInputError
 from escalate.folders import MANIFEST, atomic_directory, check_output_folder
 from escalate.model.parameters import kernel_order, spectral_radius
@@ -118,6 +119,8 @@ def build_content(fit, forecast, command: str | None = None) -> Content:
     else:
         t["goodness_of_fit"] = pit_test(randomized_pit(fit, draws=200)).assign(test="randomised PIT, KS vs U(0,1)")
     t["posterior_predictive"] = posterior_predictive_check(fit, draws=100)
+    # what the priors alone imagine for these truces (MODEL.md 2), beside what the data taught
+    t["prior_predictive"] = prior_predictive(spec, data=data, n=200, seed=0, collapse=forecast.rules).summary()
 
     f, c = content.figures, content.captions
     f["collapse_risk"] = _png(plots.collapse_risk(forecast))
@@ -180,7 +183,7 @@ SECTIONS = [
     ("contrasts", "Scenario contrasts", ["contrasts"], ["contrasts_at_headline"]),
     ("history", "Event history and fitted intensity", ["history_*"], []),
     ("branching", "Who provokes whom", ["spectral_radius"], ["branching", "escalation"]),
-    ("effects", "Covariate effects: posterior against prior", ["covariate_effects"], []),
+    ("effects", "Covariate effects: posterior against prior", ["covariate_effects"], ["prior_predictive"]),
     ("diagnostics", "Diagnostics", [], ["diagnostics", "parameters"]),
     ("fit", "Goodness of fit", [], ["goodness_of_fit", "posterior_predictive"]),
 ]
@@ -311,6 +314,7 @@ def json_payload(content: Content) -> dict:
         "collapse_definition": content.collapse, "scenarios": content.scenarios, "notes": content.notes,
         "headline": _records(t["headline"]), "risk_by_day": _records(t["risk_by_day"]),
         "contrasts": _records(t["contrasts"]), "escalation": _records(t["escalation"]),
+        "prior_predictive": _records(t["prior_predictive"]),
         "branching": _records(t["branching"]),
         "meta": json.loads(json.dumps(content.meta, default=str)),
     }
