@@ -206,3 +206,79 @@ def test_scenarios_beyond_the_data_are_flagged():
     assert "penalty tier 2 never occurs in the data" in fc.notes["tier two"]
     assert "outside the observed 0.2..0.6" in fc.notes["cell"]
     assert "mild" not in fc.notes and "status quo" not in fc.notes
+
+
+def test_daily_structural_rule_fires_on_the_day_the_counts_switch_state():
+    """Daily forecasts simulate day h (1-based) with the state at its start, h - 1, so a change
+    at day 2.5 first rules the counts of day 4; the structural rule must fire on that day too,
+    not on day 3 (exact times switch inside day 3, and fire there)."""
+    draws = some_draws(n=4)
+    draws["branching"] = np.full((4, 2, 2), 0.6)
+    draws["excite_tier"] = np.full((4, 1), np.log(0.5))
+    draws["excite_verification_cross"] = np.zeros(4)
+    daily = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "time_resolution": "day"})
+    scenario = [Scenario("no tiers from day 2.5", penalty_tier=0, from_day=2.5)]
+    p = {}
+    for name, data, spec in (("day", quiet_gap_data().to_daily(), daily), ("exact", quiet_gap_data(), SPEC)):
+        fc = escalate.fit_from_draws(data, spec, draws).forecast(6, scenarios=scenario,
+                                                                 collapse=CollapseRule.structural(), paths=3)
+        p[name] = fc.to_frame().set_index(["scenario", "horizon_day"])["p_collapse_mean"]
+    assert p["day"][("no tiers from day 2.5", 3)] == 0.0 and p["day"][("no tiers from day 2.5", 4)] == 1.0
+    assert p["exact"][("no tiers from day 2.5", 2)] == 0.0 and p["exact"][("no tiers from day 2.5", 3)] == 1.0
+
+
+def test_expected_counts_under_a_scenario_follow_the_first_moment_equations():
+    """Daily forecast from a history whose excitation has died out: E[y_h] = mu + c E[H_h] and
+    E[H_{h+1}] = r E[H_h] + B(state of day h)' E[y_h], with the branching of the day the parent
+    was born in (parent-time covariates). Tier 1 from day 5 cuts every offspring's rate to
+    0.3; a simulator whose scenario never reached the excitation of events born after the
+    change, or used the tier of the wrong party, would miss these means."""
+    events = pd.DataFrame({"truce_id": "t", "time": [1.0, 2.5, 4.0], "stream": ["x", "y", "x"]})
+    truces = pd.DataFrame({"truce_id": ["t"], "start": [0.0], "end": [60.0]})
+    covs = pd.DataFrame({"truce_id": ["t"], "start": [0.0], "verification": [0.2], "penalty_tier": [0]})
+    data = escalate.TruceData.from_frames(events, truces, covs).to_daily()
+    spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "time_resolution": "day"})
+    branching = np.array([[0.6, 0.3], [0.1, 0.5]])
+    draws = {"mu_log": np.log([[0.5, 0.2]]), "branching": branching[None], "decay": np.array([0.7]),
+             "excite_verification_cross": np.zeros(1), "excite_verification_self": np.zeros(1),
+             "excite_tier": np.array([[np.log(0.3)]]), "mu_tier": np.zeros((1, 1))}
+    fit = escalate.fit_from_draws(data, spec, draws)
+    horizon, paths = 20, 20000
+    scenario = Scenario("tier 1 for y from day 5", penalty_tier={"y": 1}, from_day=5)
+    fc = fit.forecast(horizon, scenarios=[scenario], collapse=ANY_EVENT, paths=paths, seed=9, checkpoints=(10,))
+    omega = 0.7
+    r, c = np.exp(-omega), (1 - np.exp(-omega)) ** 2 / omega
+    mu = np.array([0.5, 0.2])
+    for name, change_day, factor in (("status quo", None, np.ones(2)), (scenario.name, 5, np.array([1.0, 0.3]))):
+        H, total, want = np.zeros(2), np.zeros(2), {}
+        for h in range(horizon):  # day h + 1, 1-based; its state is the one at its start, h
+            y = mu + c * H
+            B = branching * (factor[None, :] if change_day is not None and h >= change_day else 1.0)
+            H = r * H + B.T @ y
+            total = total + y
+            want[h + 1] = total.copy()
+        got = fc.ds["path_events"].sel(scenario=name).values[0]  # (path, checkpoint, stream)
+        for i, day in enumerate(fc.ds["checkpoint"].values):
+            se = got[:, i].std(axis=0, ddof=1) / np.sqrt(paths)
+            assert np.all(np.abs(got[:, i].mean(axis=0) - want[int(day)]) < 4 * se), (name, day, got[:, i].mean(0),
+                                                                                     want[int(day)], se)
+    # the change matters: under the scenario y's offspring are far fewer
+    assert want[horizon][1] < 0.8 * fc.ds["path_events"].sel(scenario="status quo").values[0, :, -1, 1].mean()
+
+
+@pytest.mark.parametrize("window", [2, 3, 7])
+def test_a_count_rule_counts_exactly_its_window_of_days(window):
+    """Two events `window` days apart never share a `window`-day window (the rule does not
+    fire); `window - 1` days apart they do, and it fires on the second one's day. A rule
+    compiled or counted one day too long (or short) fails one of the two."""
+    from escalate.model.scenarios import compile_count_rules
+
+    thresholds, windows, masks = compile_count_rules([CollapseRule.count(threshold=2, window_days=window)],
+                                                     ("x", "y"))
+    assert windows.tolist() == [window]
+    tail = np.zeros((window - 1, 2))
+    counts = np.zeros((20, 2))
+    counts[2, 0] = counts[2 + window, 1] = 1.0  # days 3 and 3 + window (1-based)
+    assert collapse_day(counts, tail, thresholds, windows, masks, 21) == 21
+    counts[2 + window, 1], counts[1 + window, 1] = 0.0, 1.0  # days 3 and 3 + window - 1
+    assert collapse_day(counts, tail, thresholds, windows, masks, 21) == 2 + window

@@ -152,3 +152,19 @@ def test_headline_days_beyond_the_horizon_are_refused_and_the_default_fits_the_h
     with pytest.raises(escalate.EscalateInputError, match=r"\[30\].*horizon of 20 days"):
         fc.headline(days=(7, 30))
     assert fit.forecast(5, collapse=ANY_EVENT, paths=5, seed=1).headline()["horizon_day"].tolist() == [5]
+
+
+def test_a_mean_carried_above_its_band_by_explosive_draws_is_explained_in_the_summary():
+    from escalate.cli.text import headline_text
+
+    n = 200
+    draws = draws_with_rates(np.full(n, 0.01))
+    explosive = np.arange(n) % 25 == 0  # 8 of 200 draws, 4%: above the band's 95% point
+    draws["branching"] = np.where(explosive[:, None, None], np.diag([2.0, 2.0])[None], np.diag([0.05, 0.05])[None])
+    fit = escalate.fit_from_draws(quiet_data(), DAILY, draws)
+    fc = fit.forecast(40, collapse=CollapseRule.count(threshold=5, window_days=7), paths=20, seed=4)
+    row = fc.headline(days=(30,)).iloc[0]
+    assert row["p_collapse_mean"] > row["p_collapse_q95"] and row["p_collapse_q50"] < 0.01
+    text = headline_text(fc, fit.diagnostics)
+    assert "lies above the band" in text and f"median {row['p_collapse_q50']:.1%}" in text
+    assert f"{row['risk_share_supercritical']:.0%} of the risk from draws with spectral radius >= 1" in text

@@ -147,3 +147,29 @@ def test_a_nan_r_hat_is_reported_and_fails_the_verdict_never_dropped():
     assert "r_hat is NaN" in diag.verdict
     mixed = compute_diagnostics(xr.DataTree.from_dict({"posterior": post[["decay"]]}), ["decay"])
     assert mixed.passed, mixed.verdict
+
+
+def test_quiet_sampling_keeps_the_sampler_announcement_out_and_restores_the_logger(caplog):
+    """--quiet, --json and scripts set ESCALATE_QUIET for the command (escalate.inference.quiet):
+    the NUTS line is gone, a warning from PyMC still shows, and the logger's level is restored."""
+    import logging
+
+    import pymc as pm
+
+    from escalate.inference.quiet import QUIET_ENV, quiet_sampling, sampler_logs_quiet
+
+    with pm.Model() as model:
+        pm.Normal("x")
+    logger = logging.getLogger("pymc")
+    level = logger.level
+    seen = {}
+    for quiet in (False, True):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="pymc"), quiet_sampling(quiet), sampler_logs_quiet(), model:
+            pm.sample(draws=10, tune=10, chains=1, progressbar=False, compute_convergence_checks=False,
+                      random_seed=1)
+        seen[quiet] = [r for r in caplog.records if r.name.startswith("pymc")]
+    assert any("NUTS" in r.getMessage() for r in seen[False])
+    assert not any("NUTS" in r.getMessage() for r in seen[True])
+    assert any(r.levelno >= logging.WARNING for r in seen[True])  # warnings are not silenced
+    assert logger.level == level and QUIET_ENV not in __import__("os").environ

@@ -96,3 +96,43 @@ def test_explosive_parameters_stop_at_the_cap():
     params = {"mu_log": np.log(MU), "branching": np.full((2, 2), 0.9), "decay": 2.0}
     with pytest.raises(escalate.SimulationExplosionError, match="explosive"):
         escalate.simulate(params, truces, covs, ["x", "y"], seed=1, max_events=5_000)
+
+
+def piecewise_mean_counts(segments, omega):
+    """E[N_k] at the end of consecutive segments (length, mu, B) from an empty start, by the
+    linear ODE with the branching of each parent's birth time: u' = w (B^T - I) u + B^T mu,
+    N' = mu + w u (lambda = mu + w u), one matrix exponential per segment."""
+    K = len(segments[0][1])
+    z = np.zeros(2 * K + 1)
+    z[-1] = 1.0
+    for length, mu, B in segments:
+        A = np.zeros((2 * K + 1, 2 * K + 1))
+        A[:K, :K] = omega * (B.T - np.eye(K))
+        A[:K, -1] = B.T @ mu
+        A[K:2 * K, :K] = omega * np.eye(K)
+        A[K:2 * K, -1] = mu
+        z = expm(A * length) @ z
+    return z[K:2 * K]
+
+
+def test_time_varying_tiers_of_one_party_give_the_closed_form_means():
+    """y moves to tier 1 on day 150 (x stays at 0): y's baseline doubles (mu_tier) and every
+    offspring y receives from then on is cut to 0.3 (excite_tier acts on the target's tier).
+    A simulator that used x's tier, the source's tier, or the tier at the child's time would
+    miss these means."""
+    truces = pd.DataFrame({"truce_id": ["a"], "start": [0.0], "end": [400.0]})
+    covs = pd.DataFrame({"truce_id": ["a"] * 4, "start": [0.0, 0.0, 150.0, 150.0], "stream": ["x", "y", "x", "y"],
+                         "verification": [0.0] * 4, "penalty_tier": [0, 0, 0, 1]})
+    params = {"mu_log": np.log(MU), "branching": B, "decay": OMEGA, "mu_tier": np.array([np.log(2.0)]),
+              "excite_tier": np.array([np.log(0.3)])}
+    runs = 300
+    totals = np.array([escalate.simulate(params, truces, covs, ["x", "y"], seed=s).stream_totals().to_numpy()
+                       for s in range(runs)], dtype=float)
+    after = B * np.array([1.0, 0.3])[None, :]
+    want = piecewise_mean_counts([(150.0, MU, B), (250.0, MU * np.array([1.0, 2.0]), after)], OMEGA)
+    assert np.allclose(piecewise_mean_counts([(400.0, MU, B)], OMEGA), exact_mean_counts(MU, B, OMEGA, 400.0))
+    mean, se = totals.mean(0), totals.std(0, ddof=1) / np.sqrt(runs)
+    assert np.all(np.abs(mean - want) < 3.5 * se), (mean, want, se)
+    wrong = piecewise_mean_counts([(150.0, MU, B), (250.0, MU * np.array([2.0, 1.0]), B * np.array([0.3, 1.0]))],
+                                  OMEGA)
+    assert np.abs(wrong - want).max() > 8 * se.max()  # the test can tell the parties apart

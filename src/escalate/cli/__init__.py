@@ -20,6 +20,7 @@ from escalate.cli.signals import (
     interrupted_message,
 )
 from escalate.errors import EscalateInputError
+from escalate.inference.quiet import quiet_sampling
 
 __all__ = ["main"]
 
@@ -38,7 +39,9 @@ def main(argv=None) -> int:
         # seconds); the handlers above must be in place before that starts.
         from escalate.cli.commands import run_command
 
-        return run_command(args)
+        quiet = getattr(args, "quiet", False) or getattr(args, "json", False) or not sys.stderr.isatty()
+        with quiet_sampling(quiet):  # no sampler announcements from --quiet, --json or scripts
+            return run_command(args)
     except EscalateInputError as exc:
         if debug:
             raise

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 import sys
 import time
@@ -90,8 +89,6 @@ def load_data(args, spec, defaults: dict | None = None):
 def run_fit(data, spec, args, seed: int, sampling: dict | None = None):
     """Sample with progress on a terminal; interrupts abort cleanly. ``sampling`` gives draws,
     tune and chains where the command line does not."""
-    if not interactive(args):  # PyMC announces the sampler on its logger; keep scripts quiet
-        logging.getLogger("pymc").setLevel(logging.WARNING)
     started = time.perf_counter()
     sampling = {"draws": spec.sampler.draws, "tune": spec.sampler.tune, "chains": spec.sampler.chains,
                 **(sampling or {}), **{k: getattr(args, k) for k in ("draws", "tune", "chains")

@@ -35,10 +35,16 @@ def headline_text(forecast, diagnostics) -> str:
     """P(collapse within 7, 30 and 90 days) per scenario with 90% intervals, and the verdict."""
     head = forecast.headline()
     lines = ["\nP(collapse within h days): posterior mean [90% equal-tailed interval over draws] (MC s.e.)"]
+    skewed = []
     for name, rows in head.groupby("scenario", sort=False):
         cells = [f"{int(r.horizon_day):>2} d: {r.p_collapse_mean:6.1%} [{r.p_collapse_q05:.0%}, "
                  f"{r.p_collapse_q95:.0%}] ({r.p_collapse_mcse:.1%})" for r in rows.itertuples()]
         lines.append(f"  {name:<20} " + "   ".join(cells))
+        skewed += [r for r in rows.itertuples() if r.p_collapse_mean > r.p_collapse_q95]
+    for r in skewed:  # a few explosive draws can carry the mean past the band
+        lines.append(f"  {r.scenario}, {int(r.horizon_day)} d: the mean {r.p_collapse_mean:.1%} lies above the "
+                     f"band; median {r.p_collapse_q50:.1%}, {r.risk_share_supercritical:.0%} of the risk from "
+                     f"draws with spectral radius >= 1")
     for name, note in forecast.notes.items():
         lines.append(f"  note on {name}: {note}")
     esc = forecast.escalation()

@@ -357,7 +357,7 @@ class Forecast:
                     b = {key: float(value[day - 1]) for key, value in bands[variable].items()}
                     rows.append({"scenario": name, "horizon_day": day, "kind": kind,
                                  "p_collapse_mean": b["mean"], f"p_collapse_{lo}": b["lo"],
-                                 f"p_collapse_{hi}": b["hi"], "p_collapse_mcse": b["mcse"],
+                                 "p_collapse_q50": b["q50"], f"p_collapse_{hi}": b["hi"], "p_collapse_mcse": b["mcse"],
                                  "p_collapse_noise_share": b["noise_share"],
                                  "risk_share_supercritical": float(explosive[variable][day - 1]), "basis": basis})
         frame = pd.DataFrame(rows)

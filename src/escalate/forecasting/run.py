@@ -224,7 +224,9 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
             "branching", "excite_verification_self", "excite_verification_cross", "excite_tier")),
             verification, np.asarray(tiers)))
         prior_supercritical.append(float((prior_rho >= 1).mean()))
-        first_day = np.floor(seg_start).astype(np.int64) + 1
+        # the first day whose counts the state rules: a daily day takes the state at its start
+        # (a change at 2.5 rules day 4), exact times switch inside the day (day 3)
+        first_day = (np.ceil(seg_start) if daily else np.floor(seg_start)).astype(np.int64) + 1
         structural_day = np.full(len(indices), horizon + 1, dtype=np.int64)
         if structural:
             for g in range(len(seg_start) - 1, -1, -1):

@@ -6,6 +6,8 @@ import os
 
 import pymc as pm
 
+from escalate.inference.quiet import sampler_logs_quiet
+
 
 def sample_model(model, spec, *, draws=None, tune=None, chains=None, seed=0, sampler=None, target_accept=None,
                  progressbar=False, cores=None):
@@ -15,7 +17,7 @@ def sample_model(model, spec, *, draws=None, tune=None, chains=None, seed=0, sam
     sampler = sampler or settings.sampler
     chains = chains or settings.chains
     extra = {"nuts": {"adaptation": settings.adaptation}} if settings.adaptation != "diag" and sampler == "nutpie" else {}
-    with model:
+    with model, sampler_logs_quiet():
         tree = pm.sample(draws=draws or settings.draws, tune=tune or settings.tune, chains=chains,
                          cores=cores or min(chains, os.cpu_count() or 1), random_seed=seed, nuts_sampler=sampler,
                          target_accept=target_accept or settings.target_accept, progressbar=progressbar,
