@@ -29,3 +29,29 @@ def test_sbc_ranks_are_uniform():
     assert (table["replicates"] >= 18).all()
     # 3 parameters at the 1% level: a miscalibrated likelihood or prior mapping fails this
     assert (table["p_value"] > 0.01).all(), table
+
+
+def test_a_day_resolution_replicate_is_simulated_from_the_daily_model_with_its_dispersion():
+    """SBC of a day spec simulates from the day model itself: with dispersion 0.5 and no
+    excitation a day's count is negative binomial, variance mean + mean^2 / 0.5; event times
+    aggregated to days (what SBC used to do) are Poisson, variance = mean."""
+    import numpy as np
+
+    from escalate.checking.sbc import simulate_days
+
+    truces = pd.DataFrame({"truce_id": ["a", "b"], "start": [0.0, 0.0], "end": [400.0, 400.0]})
+    covs = pd.DataFrame({"truce_id": ["a", "b"], "start": [0.0, 0.0], "verification": [0.3, 0.3],
+                         "penalty_tier": [0, 0]})
+    spec = escalate.ModelSpec.from_dict({"streams": ["x", "y"], "penalty_tiers": 1, "truce_effects": "none",
+                                         "time_resolution": "day", "observation": "negative_binomial"})
+    truth = {"mu_log": np.log([2.0, 0.5]), "branching": np.full((2, 2), 1e-9), "decay": 1.0,
+             "excite_verification_self": 0.0, "excite_verification_cross": 0.0, "mu_verification": 0.0,
+             "dispersion": 0.5}
+    data = simulate_days(spec, truth, truces, covs, seed=4)
+    assert data.resolution == "day" and len(data.counts) == 2 * 400 * 2
+    for stream, mean in (("x", 2.0), ("y", 0.5)):
+        y = data.counts.loc[data.counts["stream"] == stream, "count"].to_numpy()
+        assert abs(y.mean() / mean - 1) < 0.15
+        assert abs(y.var() / (mean + mean ** 2 / 0.5) - 1) < 0.3, (stream, y.var())
+    again = simulate_days(spec, truth, truces, covs, seed=4)
+    assert again.counts.equals(data.counts)

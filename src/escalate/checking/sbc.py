@@ -1,7 +1,9 @@
 """Simulation-based calibration (Talts et al. 2018): does the fit recover what the prior made?
 
-Each replicate draws parameters from the spec's priors, simulates data with them, fits, and
-records the rank of each true value among thinned posterior draws. Under a correct likelihood,
+Each replicate draws every parameter of the spec's model from its prior, simulates data with
+them from the spec's own generative model (event times for an exact spec; for a day-resolution
+spec the daily recursion with its Poisson or negative binomial counts, :func:`simulate_days`),
+fits, and records the rank of each true value among thinned posterior draws. Under a correct likelihood,
 prior and sampler the ranks are uniform. Replicates whose simulation explodes (spectral radius
 >= 1 drives the event count past the cap) are skipped and counted: the check is then of the
 prior conditioned on a finite simulation, which the report says.
@@ -16,10 +18,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from escalate.checking.goodness import replicate_days, replicated_days
+from escalate.data.truce_data import TruceData
 from escalate.errors import SimulationExplosionError, SpecError
 from escalate.inference.diagnostics import DiagnosticsWarning
-from escalate.inference.fit import fit
-from escalate.model.parameters import LOG_OBSERVED_RATE, dims_for
+from escalate.inference.fit import fit, fit_from_draws
+from escalate.model.parameters import LOG_OBSERVED_RATE, dims_for, posterior_parameters
 from escalate.model.priors import draw_prior
 from escalate.model.simulate import simulate
 from escalate.model.spec import ModelSpec
@@ -54,6 +58,25 @@ def _draw_prior(spec: ModelSpec, K: int, J: int, rng: np.random.Generator) -> di
         raise SpecError(f"{spec.source}: SBC needs a numeric prior mean for mu_log (log_observed_rate depends "
                         f"on the data); set priors.mu_log = {{ dist = \"Normal\", mu = ..., sigma = ... }}")
     return draw_prior(spec, dims_for(spec, K, J), rng)
+
+
+def simulate_days(spec: ModelSpec, params: dict, truces, covariates, seed: int) -> TruceData:
+    """Daily counts of the truce windows simulated from the day-resolution model itself
+    (MODEL.md 3b: the daily recursion, Poisson or negative binomial with the spec's
+    ``dispersion``), as SBC of a day-resolution spec needs; raises
+    :class:`SimulationExplosionError` when a day passes 10^6 events."""
+    empty = pd.DataFrame({"truce_id": pd.Series(dtype=str), "time": pd.Series(dtype=float),
+                          "stream": pd.Series(dtype=str)})
+    frame = TruceData.from_frames(empty, truces, covariates, streams=spec.streams).to_daily()
+    truth = fit_from_draws(frame, spec, {name: np.asarray(value, dtype=float)[None] for name, value in params.items()})
+    p = posterior_parameters(truth, np.arange(1))
+    counts = []
+    for j, truce in enumerate(frame.truce_ids):
+        days, exploded = replicate_days(truth, p, j, replicated_days(frame, j), seed + 7919 * j)
+        if exploded.any():
+            raise SimulationExplosionError(f"truce {truce!r}: a simulated day passed 10^6 events (explosive draw)")
+        counts.append(days[0])
+    return frame.with_counts(counts, {"simulated": {"resolution": "day", "seed": int(seed)}})
 
 
 def _scalar(params: dict, name: str) -> float:
@@ -119,8 +142,11 @@ def _replicate(shared: dict, task) -> list[dict] | None:
     replicate, truth, simulation_seed, fit_seed = task
     spec = shared["spec"]
     try:
-        data = simulate(truth, shared["truces"], shared["covariates"], spec.streams, seed=simulation_seed,
-                        max_events=shared["max_events"])
+        if spec.time_resolution == "day":
+            data = simulate_days(spec, truth, shared["truces"], shared["covariates"], seed=simulation_seed)
+        else:
+            data = simulate(truth, shared["truces"], shared["covariates"], spec.streams, seed=simulation_seed,
+                            max_events=shared["max_events"])
     except SimulationExplosionError:
         return None
     with warnings.catch_warnings():

@@ -217,6 +217,22 @@ class TruceData:
                        counts=_sorted_counts(counts, self.truces, self.streams),
                        provenance={**self.provenance, "aggregated_from": "exact event times"})
 
+    def with_counts(self, counts: list, provenance: dict | None = None) -> "TruceData":
+        """The same day-resolution windows and covariates with other daily counts: ``counts[j]``
+        an array ``[day, stream]`` for truce ``j`` covering all its days (simulated data)."""
+        if self.resolution != "day":
+            raise DataValidationError("with_counts needs day-resolution data (data.to_daily() first)")
+        rows = []
+        for j, (truce, n) in enumerate(zip(self.truce_ids, self.truces["duration"].astype(int))):
+            values = np.asarray(counts[j], dtype=float)
+            if values.shape != (n, len(self.streams)):
+                raise DataValidationError(f"counts for truce {truce!r} have shape {values.shape}; "
+                                          f"its window needs ({n}, {len(self.streams)})")
+            rows.append(pd.DataFrame({"truce_id": truce, "day": np.repeat(np.arange(n), len(self.streams)),
+                                      "stream": np.tile(list(self.streams), n), "count": values.ravel()}))
+        table = _sorted_counts(pd.concat(rows, ignore_index=True), self.truces, self.streams)
+        return replace(self, counts=table, provenance={**self.provenance, **(provenance or {})})
+
     def with_history(self, history) -> "TruceData":
         """The same data with a history window before each truce (day resolution).
 
