@@ -113,7 +113,7 @@ def daily_loglik(data, params, observation="poisson") -> float:
                 if observation == "poisson":
                     total += n * math.log(lam) - lam - gammaln(n + 1)
                 else:
-                    phi = float(params["dispersion"])
+                    phi = float(np.broadcast_to(np.asarray(params["dispersion"], dtype=float), (K,))[k])
                     total += (gammaln(n + phi) - gammaln(phi) - gammaln(n + 1)
                               + phi * math.log(phi / (phi + lam)) + n * math.log(lam / (phi + lam)))
     return total

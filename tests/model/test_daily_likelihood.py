@@ -45,9 +45,10 @@ def test_daily_matches_reference(K, J, observation):
     data = TruceData.from_daily_counts(counts, truces, covs)
     assert data.resolution == "day"
     for _ in range(2):
-        params = {**random_params(rng, K, J, C=1), "dispersion": float(rng.uniform(0.5, 5))}
-        got = escalate.log_likelihood(data, params, observation=observation)
-        assert got == pytest.approx(daily_loglik(data, params, observation), rel=1e-9)
+        for dispersion in (float(rng.uniform(0.5, 5)), rng.uniform(0.5, 5, K)):  # shared, per stream
+            params = {**random_params(rng, K, J, C=1), "dispersion": dispersion}
+            got = escalate.log_likelihood(data, params, observation=observation)
+            assert got == pytest.approx(daily_loglik(data, params, observation), rel=1e-9)
 
 
 @pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
@@ -55,10 +56,13 @@ def test_daily_gradient_matches_finite_differences(observation):
     rng = np.random.default_rng(5)
     counts, truces, covs = random_daily(rng, 2, 2, extra=True)
     data = TruceData.from_daily_counts(counts, truces, covs)
-    params = {**random_params(rng, 2, 2, C=1), "dispersion": 1.7}
-    _, grads = escalate.log_likelihood(data, params, gradient=True, observation=observation)
-    assert ("dispersion" in grads) == (observation == "negative_binomial")
-    assert_gradient_matches_finite_differences(data, params, grads, observation=observation)
+    for dispersion in (1.7, np.array([0.8, 3.1])):  # one shared, one per stream
+        params = {**random_params(rng, 2, 2, C=1), "dispersion": dispersion}
+        _, grads = escalate.log_likelihood(data, params, gradient=True, observation=observation)
+        assert ("dispersion" in grads) == (observation == "negative_binomial")
+        if observation == "negative_binomial":
+            assert np.shape(grads["dispersion"]) == np.shape(dispersion)
+        assert_gradient_matches_finite_differences(data, params, grads, observation=observation)
 
 
 def random_history(rng, data, days=(5, 9)):

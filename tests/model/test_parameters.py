@@ -32,7 +32,7 @@ def test_every_parameter_is_declared_once_and_the_kernel_slots_are_contiguous():
     assert [name for name, _ in SPEC.priors] == names
     layout = theta_layout(parameters.Dims(2, 3, 3, 1), "negative_binomial")
     assert [row[0] for row in layout] == list(kernel_order("negative_binomial"))
-    assert layout[-1][2] == 2 + 6 + 1 + 2 + 1 + 4 + 1 + 1 + 2 + 1 + 1  # every entry sized by its dims
+    assert layout[-1][2] == 2 + 6 + 1 + 2 + 1 + 4 + 1 + 1 + 2 + 1 + 2  # every entry sized by its dims (a dispersion per stream)
 
 
 def test_which_parameters_a_spec_has():

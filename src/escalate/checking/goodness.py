@@ -30,6 +30,7 @@ from escalate.model.likelihood import kernel_data, n_tiers_for
 from escalate.model.parameters import (
     kernel_order,
     normalize_params,
+    per_stream_dispersion,
     posterior_parameters,
 )
 
@@ -88,7 +89,7 @@ def randomized_pit(fit, draws: int = 200, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     post = fit.posterior_draws()
     nb = "dispersion" in post
-    phi = post["dispersion"][draw_indices(fit, draws)] if nb else None
+    phi = per_stream_dispersion(post["dispersion"][draw_indices(fit, draws)], len(data.streams)) if nb else None
     rows = []
     for truce in data.truce_ids:
         lam = fitted_daily_rate(fit, truce, draws=draws).values  # (n, D, K)
@@ -97,7 +98,7 @@ def randomized_pit(fit, draws: int = 200, seed: int = 0) -> pd.DataFrame:
             obs = y[:, k][None, :]
             mean = lam[:, :, k]
             if nb:
-                dist = stats.nbinom(phi[:, None], phi[:, None] / (phi[:, None] + mean))
+                dist = stats.nbinom(phi[:, k, None], phi[:, k, None] / (phi[:, k, None] + mean))
             else:
                 dist = stats.poisson(mean)
             upper = dist.cdf(obs).mean(axis=0)
@@ -173,7 +174,8 @@ def replicate_days(fit, p: dict, j: int, n_days: int, seed: int, max_daily: floa
     tail = np.zeros((1, K))
     never = np.full(n, n_days + 1, dtype=np.int64)
     if data.resolution == "day":
-        phi = p["dispersion"] if fit.spec.observation == "negative_binomial" else np.zeros(n)
+        phi = (per_stream_dispersion(p["dispersion"], K) if fit.spec.observation == "negative_binomial"
+               else np.zeros((n, K)))
         out = simulate_daily_paths(*common, phi, n_days, 1, seed, tail, *none, never, max_daily, checkpoints,
                                    *no_hazard(n, n_days))
     else:

@@ -184,8 +184,8 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
     """Daily-count futures of the daily model (MODEL.md 3b), conditioned on the history.
 
     ``state[d, k]`` is the excitation state H_k at the first forecast day (the recursion of
-    :mod:`escalate.model.kernels` run over the observed days). ``dispersion[d] > 0`` draws
-    negative binomial counts (gamma-Poisson), otherwise Poisson. A day above ``max_daily``
+    :mod:`escalate.model.kernels` run over the observed days). ``dispersion[d, k] > 0`` draws
+    stream k's counts negative binomial (gamma-Poisson), otherwise Poisson. A day above ``max_daily``
     events stops the path as exploded (counted as collapsed by day H at the latest).
 
     The declared-collapse hazard (MODEL.md 6) along each path: ``hazard_eta[d, h]`` is its
@@ -209,7 +209,6 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
         omega = decay[d]
         r = math.exp(-omega)
         c = (1.0 - r) * (1.0 - r) / omega
-        phi = dispersion[d]
         counts = np.zeros((H, K))
         Hs = np.empty(K)
         day_segment = np.empty(H, dtype=np.int64)
@@ -224,6 +223,7 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
                 g = day_segment[h]
                 for k in range(K):
                     lam = mu[d, g, k] + c * Hs[k]
+                    phi = dispersion[d, k]
                     if phi > 0:
                         lam = np.random.gamma(phi, lam / phi)
                     if lam > max_daily:

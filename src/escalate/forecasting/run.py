@@ -25,6 +25,7 @@ from escalate.forecasting.result import Forecast
 from escalate.model.parameters import (
     dims_for,
     effective_branching,
+    per_stream_dispersion,
     posterior_parameters,
     spectral_radius,
     state_rates,
@@ -205,7 +206,8 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
     state, tail = _history(fit, j, p, tail_days)
     structural = any(r.kind == "structural" for r in rules)
     daily = data.resolution == "day"
-    dispersion = p["dispersion"] if (daily and spec.observation == "negative_binomial") else np.zeros(len(indices))
+    dispersion = (per_stream_dispersion(p["dispersion"], len(data.streams))
+                  if (daily and spec.observation == "negative_binomial") else np.zeros((len(indices), len(data.streams))))
     if hazard is not None and not daily:
         raise EscalateInputError("the declared-collapse hazard is forecast with day-resolution models only")
     results, notes, declared, prior_supercritical = [], {}, [], []

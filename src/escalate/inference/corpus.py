@@ -47,6 +47,7 @@ from escalate.model.parameters import (
     HAZARD_PARAMETERS,
     parameter,
     parameter_names,
+    per_stream_dispersion,
     thinned_indices,
 )
 from escalate.model.spec import ModelSpec
@@ -111,6 +112,8 @@ def corpus_fit_from_draws(corpus: Corpus, spec: ModelSpec, draws: dict) -> "Corp
     corpus = corpus if spec.violence else corpus.without_events()
     build_model(corpus, spec)  # the same checks as a fit: spec and corpus agree
     arrays = {name: np.asarray(value, dtype=float) for name, value in draws.items()}
+    if "dispersion" in arrays:  # one shared value per draw is one per stream, all equal
+        arrays["dispersion"] = per_stream_dispersion(arrays["dispersion"], len(corpus.streams))
     sizes = {v.shape[0] for v in arrays.values() if v.ndim}
     if len(sizes) != 1 or any(v.ndim == 0 for v in arrays.values()):
         raise EscalateInputError("every draw array needs the same leading draw dimension")

@@ -13,7 +13,7 @@ from escalate.inference.diagnostics import warn_if_failed
 from escalate.inference.result import Fit, finalize_tree
 from escalate.inference.sampling import sample_model
 from escalate.model.build import build_model, check_compatible, model_coords
-from escalate.model.parameters import normalize_params, parameter
+from escalate.model.parameters import normalize_params, parameter, per_stream_dispersion
 from escalate.model.spec import ModelSpec
 
 
@@ -83,6 +83,8 @@ def fit_from_draws(data: TruceData, spec: ModelSpec, draws: dict) -> Fit:
         raise ParameterError(f"every draw array needs the same leading draw dimension; got shapes "
                              f"{ {k: v.shape for k, v in arrays.items()} }")
     n = sizes.pop()
+    if "dispersion" in arrays:  # one shared value per draw is one per stream, all equal
+        arrays["dispersion"] = per_stream_dispersion(arrays["dispersion"], K)
     for i in range(n):  # shape and value checks, draw by draw
         normalize_params({k: v[i] for k, v in arrays.items() if k != "dispersion"}, K, J, P, C)
     dims = {name: parameter(name).dims for name in arrays}

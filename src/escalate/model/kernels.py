@@ -346,8 +346,8 @@ def daily_loglik_grad(counts, day_segment, day_offsets, observed, seg_truce, seg
     segment of each day. ``observed[day]`` is 1 for a day of the likelihood and 0 for a day of
     the history window before the truce's start: its counts excite the days after it (with the
     covariates of its segment, the truce's first) but are not modelled (a conditional
-    likelihood). ``observation`` is POISSON or NEGATIVE_BINOMIAL (then ``dispersion``
-    phi > 0: variance Lam + Lam^2 / phi). Returns ``(logp, g_mu_log, g_truce_effect,
+    likelihood). ``observation`` is POISSON or NEGATIVE_BINOMIAL (then ``dispersion[k]``
+    phi_k > 0 per stream: variance Lam + Lam^2 / phi_k). Returns ``(logp, g_mu_log, g_truce_effect,
     g_mu_verification, g_mu_tier, g_mu_covariate, g_branching, g_ev_self, g_ev_cross,
     g_excite_tier, g_decay, g_dispersion)``.
     """
@@ -366,16 +366,19 @@ def daily_loglik_grad(counts, day_segment, day_offsets, observed, seg_truce, seg
     fac = np.exp(excitation_log_factors(seg_verification, seg_tier, ev_self, ev_cross, excite_tier))
     logp = 0.0
     g_decay = 0.0
-    g_disp = 0.0
+    g_disp = np.zeros(K)
     g_eta_mu = np.zeros((S, K))
     g_alpha = np.zeros((S, K, K))
     w = np.empty((D, K))
     H = np.empty(K)
     dH = np.empty(K)
     Q = np.empty(K)
-    phi = dispersion
-    lg_phi = math.lgamma(phi) if observation == NEGATIVE_BINOMIAL else 0.0
-    dg_phi = digamma(phi) if observation == NEGATIVE_BINOMIAL else 0.0
+    lg_phi = np.zeros(K)
+    dg_phi = np.zeros(K)
+    if observation == NEGATIVE_BINOMIAL:
+        for k in range(K):
+            lg_phi[k] = math.lgamma(dispersion[k])
+            dg_phi[k] = digamma(dispersion[k])
     for j in range(J):
         lo = day_offsets[j]
         hi = day_offsets[j + 1]
@@ -395,12 +398,13 @@ def daily_loglik_grad(counts, day_segment, day_offsets, observed, seg_truce, seg
                     logp += y * math.log(lam) - lam - math.lgamma(y + 1.0)
                     wk = y / lam - 1.0
                 else:
+                    phi = dispersion[k]
                     log_den = math.log(phi + lam)
-                    logp += (math.lgamma(y + phi) - lg_phi - math.lgamma(y + 1.0)
+                    logp += (math.lgamma(y + phi) - lg_phi[k] - math.lgamma(y + 1.0)
                              + phi * (math.log(phi) - log_den) + y * (math.log(lam) - log_den))
                     wk = y / lam - (y + phi) / (phi + lam)
-                    g_disp += (digamma(y + phi) - dg_phi + math.log(phi) - log_den + 1.0
-                               - (y + phi) / (phi + lam))
+                    g_disp[k] += (digamma(y + phi) - dg_phi[k] + math.log(phi) - log_den + 1.0
+                                  - (y + phi) / (phi + lam))
                 w[d, k] = wk
                 g_eta_mu[s, k] += wk * mu
                 g_decay += wk * (dc * H[k] + c * dH[k])

@@ -108,7 +108,8 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
         ``mu_log[K]``, ``branching[source, target]``, ``decay`` (per day) required; optional
         ``truce_effect[J, K]``, ``mu_verification``, ``mu_tier[P-1]``, ``mu_covariate[C]``,
         ``excite_verification_self``, ``excite_verification_cross``, ``excite_tier[P-1]``;
-        ``dispersion`` (phi > 0) for the negative binomial. Streams in ``data.streams`` order.
+        ``dispersion`` (phi > 0, one per stream or one shared) for the negative binomial.
+        Streams in ``data.streams`` order.
     gradient : bool
         Also return a dict of gradients with the same names and shapes.
     observation : {"poisson", "negative_binomial"}
@@ -137,16 +138,21 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
                                  "binomial applies to daily counts (data.to_daily())")
         out = exact_loglik_grad(*ready.arrays, *args)
     else:
-        dispersion = 1.0
+        dispersion = np.ones(K)
         if observation == "negative_binomial":
-            if "dispersion" not in params or not float(params["dispersion"]) > 0:
-                raise ParameterError("the negative binomial needs 'dispersion' > 0")
-            dispersion = float(params["dispersion"])
-            p["dispersion"] = np.asarray(dispersion)
+            given = np.asarray(params.get("dispersion", np.nan), dtype=float)
+            if given.ndim > 1 or given.size not in (1, K) or not np.all(given > 0):
+                raise ParameterError(f"the negative binomial needs 'dispersion' > 0: one value, or one per "
+                                     f"stream ({K}); got {params.get('dispersion')!r}")
+            dispersion = np.broadcast_to(given, (K,)).astype(float).copy()
+            p["dispersion"] = dispersion if given.ndim else np.asarray(float(given))
             names.append("dispersion")
         out = daily_loglik_grad(*ready.arrays, *args, OBSERVATIONS[observation], dispersion)
     logp = float(out[0])
     if not gradient:
         return logp
-    grads = {name: np.asarray(g, dtype=float).reshape(p[name].shape) for name, g in zip(names, out[1:])}
+    grads = {name: np.asarray(g, dtype=float) for name, g in zip(names, out[1:])}
+    if "dispersion" in grads and p["dispersion"].ndim == 0:  # one shared value: the sum over streams
+        grads["dispersion"] = np.asarray(grads["dispersion"].sum())
+    grads = {name: g.reshape(p[name].shape) for name, g in grads.items()}
     return logp, grads

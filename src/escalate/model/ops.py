@@ -42,7 +42,7 @@ def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: s
     o_mc, o_br = layout["mu_covariate"][0], layout["branching"][0]
     o_es, o_ec = layout["excite_verification_self"][0], layout["excite_verification_cross"][0]
     o_et, o_dc = layout["excite_tier"][0], layout["decay"][0]
-    n = o_dc + 1 + (observation == "negative_binomial")
+    n = o_dc + 1 + K * (observation == "negative_binomial")  # one dispersion per stream
     negative_binomial = observation == "negative_binomial"
 
     @njit(error_model="numpy")
@@ -77,7 +77,7 @@ def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: s
 
     @njit(error_model="numpy")
     def daily_kernel(counts, day_segment, day_offsets, observed, s_truce, s_v, s_tier, s_x, theta):
-        dispersion = theta[n - 1] if negative_binomial else 1.0
+        dispersion = theta[o_dc + 1:n] if negative_binomial else np.ones(K)
         out = daily_loglik_grad(
             counts, day_segment, day_offsets, observed, s_truce, s_v, s_tier, s_x,
             theta[o_mu:o_te], theta[o_te:o_mv].reshape((J, K)), theta[o_mv], theta[o_mt:o_mc],
@@ -85,7 +85,7 @@ def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: s
             theta[o_et:o_dc], theta[o_dc], code, dispersion)
         grad = pack(out)
         if negative_binomial:
-            grad[n - 1] = out[11]
+            grad[o_dc + 1:n] = out[11]
         return np.asarray(out[0]), grad
 
     return daily_kernel

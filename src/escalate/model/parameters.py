@@ -193,8 +193,8 @@ REGISTRY: tuple[Parameter, ...] = (
               1, False, 0.0, _with_truce_pooling, scale="truce_sd", structure="pooled",
               meaning="per-truce shift of the log baseline (partial pooling; plus its group's effect)"),
     # phi of the negative binomial (variance Lam + Lam^2 / phi): median 5, 90% in (0.4, 60)
-    Parameter("dispersion", (), "positive", {"dist": "LogNormal", "mu": 1.6094379124341003, "sigma": 1.5},
-              10, True, 0.0, _with_negative_binomial, meaning="negative binomial dispersion phi"),
+    Parameter("dispersion", ("stream",), "positive", {"dist": "LogNormal", "mu": 1.6094379124341003, "sigma": 1.5},
+              10, True, 0.0, _with_negative_binomial, meaning="negative binomial dispersion phi, per stream"),
     # ---- the collapse hazard (MODEL.md 6) ------------------------------------------------------
     Parameter("hazard_baseline_sd", (), "positive", {"dist": "HalfNormal", "sigma": 0.5},
               None, False, 0.0, _with_hazard, meaning="random-walk step sd of the baseline log-hazard"),
@@ -351,6 +351,14 @@ def posterior_parameters(fit, indices: np.ndarray) -> dict[str, np.ndarray]:
         else:  # not in this spec's model, or an effect left out of given draws (documented: zero)
             out[name] = np.full((n, *shape), entry.fixed)
     return out
+
+
+def per_stream_dispersion(dispersion, K: int) -> np.ndarray:
+    """``dispersion[draw, stream]`` from draws of one per stream, or of one shared value (fits
+    saved before the dispersion was per stream)."""
+    values = np.asarray(dispersion, dtype=float)
+    return np.ascontiguousarray(np.broadcast_to(values[:, None] if values.ndim == 1 else values,
+                                                (values.shape[0], K)))
 
 
 def _given_draws(fit) -> bool:
