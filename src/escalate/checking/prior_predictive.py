@@ -45,8 +45,8 @@ class PriorPredictive:
 
     def summary(self) -> pd.DataFrame:
         """Share of replicated truces that stay quiet, collapse, explode and are supercritical,
-        each with a 90% interval (Wilson, over prior draws; truces of one draw share it, so the
-        interval is over draws' shares when there are several truces)."""
+        each with a 90% interval: share +- 1.645 standard errors of the mean over prior draws of
+        each draw's share (the truces of one draw share its parameters), clipped to [0, 1]."""
         rows = []
         per_draw = self.replicates.groupby("draw")[["quiet", "collapsed", "exploded", "supercritical"]].mean()
         n = len(per_draw)
@@ -86,9 +86,7 @@ def prior_predictive(spec, truces=None, covariates=None, *, data: TruceData | No
             raise EscalateInputError("prior_predictive needs truces and covariates, or data=")
         if not spec.streams:
             raise EscalateInputError(f"{spec.source}: the spec needs its 'streams' to simulate without data")
-        empty = pd.DataFrame({"truce_id": pd.Series(dtype=str), "time": pd.Series(dtype=float),
-                              "stream": pd.Series(dtype=str)})
-        data = TruceData.from_frames(empty, truces, covariates, streams=spec.streams)
+        data = TruceData.windows(truces, covariates, spec.streams)
         if spec.time_resolution == "day":
             data = data.to_daily()
     elif spec.time_resolution == "day" and data.resolution != "day":

@@ -65,9 +65,7 @@ def simulate_days(spec: ModelSpec, params: dict, truces, covariates, seed: int) 
     (MODEL.md 3b: the daily recursion, Poisson or negative binomial with the spec's
     ``dispersion``), as SBC of a day-resolution spec needs; raises
     :class:`SimulationExplosionError` when a day passes 10^6 events."""
-    empty = pd.DataFrame({"truce_id": pd.Series(dtype=str), "time": pd.Series(dtype=float),
-                          "stream": pd.Series(dtype=str)})
-    frame = TruceData.from_frames(empty, truces, covariates, streams=spec.streams).to_daily()
+    frame = TruceData.windows(truces, covariates, spec.streams).to_daily()
     truth = fit_from_draws(frame, spec, {name: np.asarray(value, dtype=float)[None] for name, value in params.items()})
     p = posterior_parameters(truth, np.arange(1))
     counts = []

@@ -217,6 +217,18 @@ class TruceData:
                        counts=_sorted_counts(counts, self.truces, self.streams),
                        provenance={**self.provenance, "aggregated_from": "exact event times"})
 
+    @classmethod
+    def windows(cls, truces, covariates, streams) -> "TruceData":
+        """Truce windows and covariates without any event (exact times, on the clock of
+        ``truces``): the frame simulations fill (``escalate.simulate``, SBC, prior predictive)."""
+        empty = pd.DataFrame({"truce_id": pd.Series(dtype=str), "time": pd.Series(dtype=float),
+                              "stream": pd.Series(dtype=str)})
+        frame = cls.from_frames(empty, truces, covariates, streams=tuple(streams))
+        if frame.clock == "datetime":
+            empty["time"] = pd.Series(dtype="datetime64[ns]")
+            frame = cls.from_frames(empty, truces, covariates, streams=tuple(streams))
+        return frame
+
     def with_counts(self, counts: list, provenance: dict | None = None) -> "TruceData":
         """The same day-resolution windows and covariates with other daily counts: ``counts[j]``
         an array ``[day, stream]`` for truce ``j`` covering all its days (simulated data)."""

@@ -45,12 +45,7 @@ def simulate(params: Mapping, truces, covariates, streams, seed, *, max_events: 
     """
     rng = np.random.default_rng(seed)
     streams = tuple(streams)
-    empty = pd.DataFrame({"truce_id": pd.Series(dtype=str), "time": pd.Series(dtype=float),
-                          "stream": pd.Series(dtype=str)})
-    frame = TruceData.from_frames(empty, truces, covariates, streams=streams)
-    if frame.clock == "datetime":
-        empty["time"] = pd.Series(dtype="datetime64[ns]")
-        frame = TruceData.from_frames(empty, truces, covariates, streams=streams)
+    frame = TruceData.windows(truces, covariates, streams)
     K, J, C = len(streams), len(frame.truce_ids), len(frame.extra_names)
     p = normalize_params(params, K, J, n_tiers_for(params, frame.n_tiers_observed), C)
     seg = frame.segments
