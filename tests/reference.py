@@ -75,7 +75,10 @@ def exact_loglik(data, params) -> float:
 
 
 def daily_loglik(data, params, observation="poisson") -> float:
-    """MODEL.md 3b with explicit sums over all earlier days (O(D^2 K^2))."""
+    """MODEL.md 3b with explicit sums over all earlier days (O(D^2 K^2)). A missing day (NaN)
+    has no term and excites with its expected count; an n-day report (the counts table's
+    ``span``: n on its last day, -1 before) is one term, its total given the sum of its days'
+    expected counts, dispersion n phi."""
     from scipy.special import gammaln
 
     streams = list(data.streams)
@@ -89,6 +92,12 @@ def daily_loglik(data, params, observation="poisson") -> float:
     def kappa(lag):
         return (1 - math.exp(-om)) ** 2 * math.exp(-om * (lag - 1)) / om
 
+    def term(n, lam, phi):
+        if observation == "poisson":
+            return n * math.log(lam) - lam - gammaln(n + 1)
+        return (gammaln(n + phi) - gammaln(phi) - gammaln(n + 1)
+                + phi * math.log(phi / (phi + lam)) + n * math.log(lam / (phi + lam)))
+
     total = 0.0
     for j, truce_id in enumerate(data.truce_ids):
         c = data.counts[data.counts["truce_id"] == truce_id]
@@ -96,10 +105,14 @@ def daily_loglik(data, params, observation="poisson") -> float:
             c = pd.concat([data.history[data.history["truce_id"] == truce_id], c])
         D = int(round(float(data.truces["duration"].iloc[j])))
         y = {(int(d), s): float(n) for d, s, n in zip(c["day"], c["stream"], c["count"])}
+        span = ({(int(d), s): float(n) for d, s, n in zip(c["day"], c["stream"], c["span"])}
+                if "span" in c else {})
         first = min(d for d, _ in y) if y else 0
-        for d in range(D):
-            v, tiers, x = _state_at(data.covariates, truce_id, d, streams)
+        lam_of = {}
+        for d in range(min(first, 0), D):
+            lams = []
             for k in range(K):
+                v, tiers, x = _state_at(data.covariates, truce_id, max(d, 0), streams)
                 eta = params["mu_log"][k] + te[j, k] + params.get("mu_verification", 0.0) * v + mt[tiers[k]]
                 eta += sum(b * xi for b, xi in zip(beta, x))
                 lam = math.exp(eta)
@@ -109,11 +122,24 @@ def daily_loglik(data, params, observation="poisson") -> float:
                         e = params.get("excite_verification_self", 0.0) if i == k else params.get("excite_verification_cross", 0.0)
                         alpha = params["branching"][i][k] * math.exp(e * v2 + et[tiers2[k]])
                         lam += alpha * y[(d2, streams[i])] * kappa(d - d2)
-                n = y[(d, streams[k])]
-                if observation == "poisson":
-                    total += n * math.log(lam) - lam - gammaln(n + 1)
-                else:
-                    phi = float(np.broadcast_to(np.asarray(params["dispersion"], dtype=float), (K,))[k])
-                    total += (gammaln(n + phi) - gammaln(phi) - gammaln(n + 1)
-                              + phi * math.log(phi / (phi + lam)) + n * math.log(lam / (phi + lam)))
+                lams.append(lam)
+            for k in range(K):
+                key = (d, streams[k])
+                if math.isnan(y[key]):
+                    y[key] = lams[k]  # missing: its expected count excites the later days
+                    continue
+                if d < 0:
+                    continue
+                phi = (float(np.broadcast_to(np.asarray(params["dispersion"], dtype=float), (K,))[k])
+                       if observation != "poisson" else 1.0)
+                code = span.get(key, 1.0)
+                if code == -1.0:
+                    continue  # its term is the report's, on the report's last day
+                n = int(code)
+                window = range(d - n + 1, d + 1)
+                mean = sum(lam_of[(jj, streams[k])] for jj in window if jj != d) + lams[k]
+                count = sum(y[(jj, streams[k])] for jj in window)
+                total += term(count, mean, phi * n)
+            for k in range(K):
+                lam_of[(d, streams[k])] = lams[k]
     return total

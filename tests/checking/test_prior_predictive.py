@@ -62,8 +62,7 @@ def test_a_supercritical_prior_explodes_and_the_summary_says_so():
 def test_the_real_examples_priors_put_visible_mass_on_quiet_and_collapsing_truces():
     """The Israel-Hezbollah spec on its own truce windows, mu_log centred on their observed
     rates: at least 15% of the replicated truces stay quiet and at least 15% collapse under its
-    rules (MODEL.md 2; 23% and 69% at this seed). The bundled default spec fails this on the
-    synthetic truces (docs/validation.md): half its prior mass is supercritical there."""
+    rules (MODEL.md 2; 26% and 63% at this seed)."""
     from escalate.datasets import israel_hezbollah
 
     spec = escalate.ModelSpec.from_toml(Path(__file__).resolve().parents[2] / "models" / "israel-hezbollah.toml")
@@ -78,3 +77,23 @@ def test_a_prior_centred_on_the_observed_rate_needs_a_rate():
     spec = escalate.ModelSpec.from_dict({"streams": ["x", "y"], "penalty_tiers": 1})
     with pytest.raises(escalate.EscalateInputError, match="observed_rates"):
         prior_predictive(spec, truces, covariates, n=5)
+
+
+def test_the_default_priors_put_visible_mass_on_quiet_and_collapsing_truces():
+    """The bundled default (truce-hawkes: Gamma(1, 3) branching, densest at zero) on the
+    synthetic truce windows, centred on a tenth of their observed rates: 18% stay quiet, 70%
+    collapse and a third of the prior mass is supercritical (the test asks 15%, 15% and at most
+    40%). The old Gamma(2, 4) gave 10% quiet and 53% supercritical and fails. At the full
+    synthetic rates (about 2.7 events a day, where the spec's rule of 20 in 7 days already
+    fires) no prior centred on the data can make quiet truces common: docs/validation.md."""
+    from escalate.datasets import synthetic, synthetic_tables
+
+    data = synthetic()
+    spec = escalate.ModelSpec.from_dict({**escalate.ModelSpec.bundled("truce-hawkes").to_dict(),
+                                         "streams": list(data.streams)})
+    truces, covariates = synthetic_tables()
+    summary = prior_predictive(spec, truces, covariates, observed_rates=data.observed_rates() / 10,
+                               n=300, seed=1).summary()
+    shares = summary.set_index("outcome")["share"]
+    assert shares["quiet"] >= 0.15 and shares["collapsed"] >= 0.15, summary.to_string()
+    assert shares["supercritical"] <= 0.4, summary.to_string()

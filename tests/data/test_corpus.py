@@ -77,7 +77,7 @@ def test_event_series_with_history_and_the_last_window():
     window = data.history_and_days()
     rows = slice(window["day_offsets"][1], window["day_offsets"][2])
     assert window["counts"][rows, 0].tolist() == totals[5 + 35:5 + 60].tolist()
-    assert window["observed"][rows].tolist() == [0.0] * 5 + [1.0] * 20
+    assert window["span"][rows, 0].tolist() == [0.0] * 5 + [1.0] * 20
     with pytest.raises(DataValidationError, match="lacks days"):
         Corpus.from_frames(truce_table(), counts.iloc[1:], cutoff="2000-03-01", history_days=5)
     with pytest.raises(DataValidationError, match="unknown truce_id"):

@@ -131,7 +131,8 @@ def test_explosive_draws_are_visible_with_the_prior_beside_the_posterior():
     assert esc["p_supercritical"] == 0.5
     rng = np.random.default_rng(0)
     m = 200_000
-    branching = rng.gamma(2.0, 1 / 4.0, (m, 2, 2))
+    given = dict(DAILY.prior("branching").params)  # the default, Gamma(1, 3)
+    branching = rng.gamma(given["alpha"], 1 / given["beta"], (m, 2, 2))
     self_, cross = rng.normal(0, 1, m), rng.normal(0, 1, m)
     factor = np.exp(np.where(np.eye(2, dtype=bool), self_[:, None, None], cross[:, None, None]) * 0.9)
     prior = (np.abs(np.linalg.eigvals(branching * factor)).max(axis=1) >= 1).mean()

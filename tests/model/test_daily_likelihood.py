@@ -103,3 +103,83 @@ def test_history_window_refuses_holes_and_days_after_the_start():
         data.with_history(rows.iloc[1:])
     with pytest.raises(escalate.DataValidationError, match="whole number < 0"):
         data.with_history(rows.assign(day=rows["day"] + 5))
+
+
+def with_gaps_and_reports(counts, rng, missing=0.12, reports=3, days=3):
+    """The long counts with a share of cells emptied (missing days) and a few ``days``-day
+    reports per stream replacing single days (their total in one row on its first day)."""
+    counts = counts.copy()
+    counts["count"] = counts["count"].astype(float)
+    counts["days"] = 1
+    counts.loc[rng.random(len(counts)) < missing, "count"] = np.nan
+    drop = []
+    for stream, rows in counts.groupby("stream"):
+        dates = rows["date"].to_numpy()
+        for first in rng.choice(len(rows) - days - 1, reports, replace=False):
+            window = rows.iloc[first:first + days]
+            if window["count"].isna().any() or np.ptp(window["date"]) != days - 1:
+                continue  # keep reports clear of gaps and truce ends
+            counts.loc[window.index[0], ["count", "days"]] = [window["count"].sum(), days]
+            drop += list(window.index[1:])
+    return counts.drop(index=sorted(set(drop)))
+
+
+@pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
+def test_missing_days_and_multi_day_reports_match_the_reference(observation):
+    rng = np.random.default_rng(8)
+    counts, truces, covs = random_daily(rng, 2, 2, extra=True)
+    data = TruceData.from_daily_counts(with_gaps_and_reports(counts, rng), truces, covs)
+    assert np.isnan(data.counts["count"]).sum() > 5 and (data.counts["span"] == 3).sum() >= 3
+    for _ in range(3):
+        params = {**random_params(rng, 2, 2, C=1), "dispersion": rng.uniform(0.5, 5, 2)}
+        got = escalate.log_likelihood(data, params, observation=observation)
+        assert got == pytest.approx(daily_loglik(data, params, observation), rel=1e-9)
+
+
+@pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
+def test_missing_days_and_reports_gradient_matches_finite_differences(observation):
+    """The new reverse-mode terms: a missing day's expected count excites later days, so the
+    gradient of every parameter (decay included) flows through it."""
+    rng = np.random.default_rng(9)
+    counts, truces, covs = random_daily(rng, 2, 2, extra=True)
+    data = TruceData.from_daily_counts(with_gaps_and_reports(counts, rng, missing=0.2), truces, covs)
+    params = {**random_params(rng, 2, 2, C=1), "dispersion": np.array([0.8, 3.1])}
+    _, grads = escalate.log_likelihood(data, params, gradient=True, observation=observation)
+    assert_gradient_matches_finite_differences(data, params, grads, observation=observation)
+
+
+def test_without_excitation_a_report_is_poisson_in_its_total_and_a_missing_day_drops_out():
+    """Branching 0: days are independent Poisson, so a 3-day report is exactly
+    Poisson(sum of its means) and a missing day contributes nothing."""
+    from scipy import stats
+
+    truces = pd.DataFrame({"truce_id": ["t"], "start": [0.0], "end": [10.0]})
+    covs = pd.DataFrame({"truce_id": ["t"], "start": [0.0], "verification": [0.0], "penalty_tier": [0]})
+    y = [1.0, 0.0, np.nan, 2.0, 7.0, 3.0, 0.0, 1.0]  # day 4 is a 3-day report of 7 (days 4-6)
+    counts = pd.DataFrame({"date": [0.0, 1, 2, 3, 4, 7, 8, 9], "stream": "x", "count": y,
+                           "days": [1, 1, 1, 1, 3, 1, 1, 1]})
+    data = TruceData.from_daily_counts(counts, truces, covs)
+    params = {"mu_log": np.log([1.3]), "branching": np.zeros((1, 1)), "decay": 0.5}
+    got = escalate.log_likelihood(data, params)
+    singles = [1.0, 0.0, 2.0, 3.0, 0.0, 1.0]
+    want = stats.poisson(1.3).logpmf(singles).sum() + stats.poisson(3 * 1.3).logpmf(7)
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_a_missing_day_excites_with_its_expected_count():
+    """One stream, day 0 has 4 events, day 1 is missing, day 2 has 0: day 1's expected count
+    is mu + c a 4, and it excites day 2 (Lam_2 = mu + a (4 k(2) + Lam_1 k(1)))."""
+    import math
+
+    from scipy import stats
+
+    truces = pd.DataFrame({"truce_id": ["t"], "start": [0.0], "end": [3.0]})
+    covs = pd.DataFrame({"truce_id": ["t"], "start": [0.0], "verification": [0.0], "penalty_tier": [0]})
+    data = TruceData.from_daily_counts(pd.DataFrame({"date": [0.0, 1, 2], "stream": "x", "count": [4, None, 0]}),
+                                       truces, covs)
+    mu, a, w = 0.4, 0.5, 0.7
+    got = escalate.log_likelihood(data, {"mu_log": np.log([mu]), "branching": np.full((1, 1), a), "decay": w})
+    kappa = [(1 - math.exp(-w)) ** 2 * math.exp(-w * (lag - 1)) / w for lag in (1, 2)]
+    lam1 = mu + a * 4 * kappa[0]
+    lam2 = mu + a * (4 * kappa[1] + lam1 * kappa[0])
+    assert got == pytest.approx(stats.poisson(mu).logpmf(4) + stats.poisson(lam2).logpmf(0), rel=1e-12)

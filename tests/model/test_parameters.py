@@ -95,3 +95,25 @@ def test_a_posterior_missing_a_parameter_of_its_spec_is_an_error_not_a_zero(smal
     sampled.tree.attrs["run"] = '{"sampler": "nutpie"}'  # a sampled posterior must hold every parameter
     with pytest.raises(ParameterError, match="no 'truce_effect', which the spec"):
         posterior_parameters(sampled, np.arange(n))
+
+
+def test_a_prior_draw_of_the_baseline_hazard_is_a_random_walk_from_its_first_level():
+    """draw_prior's baseline log-hazard: the first level from its Normal prior, each later
+    level the previous plus hazard_baseline_sd times a standard normal (as the model builds
+    it). Drawn as a pooled effect (step sd times normals, no first level) it fails both checks."""
+    from escalate.model.parameters import dims_for
+    from escalate.model.priors import draw_prior
+
+    spec = escalate.ModelSpec.from_dict({
+        "penalty_tiers": 2, "violence": False, "time_resolution": "day",
+        "hazard": {"bins": [0, 7, 30, 90], "covariates": []},
+        "priors": {"hazard_baseline": {"dist": "Normal", "mu": -6.0, "sigma": 0.5},
+                   "hazard_baseline_sd": {"dist": "HalfNormal", "sigma": 0.3}}})
+    rng = np.random.default_rng(5)
+    draws = [draw_prior(spec, dims_for(spec, 0, 0), rng) for _ in range(3000)]
+    levels = np.array([d["hazard_baseline"] for d in draws])
+    steps = np.diff(levels, axis=1) / np.array([d["hazard_baseline_sd"] for d in draws])[:, None]
+    assert levels.shape == (3000, 4)
+    assert abs(levels[:, 0].mean() + 6.0) < 4 * 0.5 / np.sqrt(3000)
+    assert abs(levels[:, 0].std() / 0.5 - 1) < 0.05
+    assert abs(steps.std() - 1) < 0.05 and abs(steps.mean()) < 0.05

@@ -20,7 +20,7 @@ def test_bundled_specs_parse_and_round_trip(path):
 
 def test_defaults_follow_model_md():
     spec = ModelSpec.from_dict({})
-    assert spec.prior("branching").to_dict() == {"dist": "Gamma", "alpha": 2.0, "beta": 4.0}
+    assert spec.prior("branching").to_dict() == {"dist": "Gamma", "alpha": 1.0, "beta": 3.0}
     assert spec.prior("mu_log").to_dict()["mu"] == "log_observed_rate"
     assert spec.sampler.chains == 4
 

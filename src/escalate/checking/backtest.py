@@ -29,6 +29,7 @@ import pandas as pd
 
 from escalate.checking import scores
 from escalate.checking.posterior import observed_daily_counts
+from escalate.data.daily import report_rows
 from escalate.data.truce_data import TruceData
 from escalate.errors import EscalateInputError
 from escalate.forecasting.kernels import collapse_day
@@ -64,11 +65,12 @@ def truncate(data: TruceData, origin) -> tuple[TruceData, str]:
     covariates = covariates[[row.start < truces.set_index("truce_id").loc[row.truce_id, "end"]
                              for row in covariates.itertuples()]]
     if data.resolution == "day":
-        counts = data.counts[data.counts["truce_id"].isin(keep)]
-        counts = counts[counts["day"] < counts["truce_id"].map(cut)]
+        # as the user gave them: a multi-day report is one row; one still open at the origin
+        # leaves its days missing (its total includes days after the origin)
+        counts = report_rows(data.counts[data.counts["truce_id"].isin(keep)], cut)
         dates = data.to_user_clock(counts["truce_id"], counts["day"]).to_numpy()
         long = pd.DataFrame({"truce_id": counts["truce_id"], "date": dates, "stream": counts["stream"],
-                             "count": counts["count"]})
+                             "count": counts["count"], "days": counts["days"]})
         out = TruceData.from_daily_counts(long, truces, covariates, streams=data.streams, provenance=data.provenance)
     else:
         events = data.events[data.events["truce_id"].isin(keep)]
@@ -103,7 +105,8 @@ def _days(data: TruceData, truce: str, moment) -> float:
 
 def observed_after(data: TruceData, truce: str, origin, horizon: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Daily counts (horizon, K) after ``origin`` in the full data, the last days before it
-    (oldest first, for windows reaching back) and how many days after the origin were observed."""
+    (oldest first, for windows reaching back) and how many days after the origin were observed
+    (up to the first missing day)."""
     j = data.truce_ids.index(truce)
     offset = _days(data, truce, origin)
     observed_days = int(np.floor(data.durations[j] - offset))
@@ -124,9 +127,14 @@ def observed_after(data: TruceData, truce: str, origin, horizon: int) -> tuple[n
                 after[day, k] += 1
             elif -60 <= day < 0:
                 before[60 + day, k] += 1
+    # a missing day after the origin ends what the data can score (later horizons are
+    # unscored); one in the look-back counts no events
+    gaps = np.flatnonzero(np.isnan(after).any(axis=1))
+    if len(gaps):
+        observed_days = min(observed_days, int(gaps[0]))
     padded = np.zeros((horizon, len(data.streams)))
-    padded[: len(after)] = after
-    return padded, before, min(observed_days, horizon)
+    padded[: len(after)] = np.nan_to_num(after, nan=0.0)
+    return padded, np.nan_to_num(before, nan=0.0), min(observed_days, horizon)
 
 
 def _rival_specs(spec):

@@ -81,7 +81,8 @@ def randomized_pit(fit, draws: int = 200, seed: int = 0) -> pd.DataFrame:
     observed history is the posterior mixture over ``draws`` draws of Poisson(Lam) or
     NB(Lam, dispersion); u = F(y - 1) + V (F(y) - F(y - 1)), V ~ U(0, 1). Under a calibrated
     model u is U(0, 1) (Czado, Gneiting and Held 2009). Returns ``truce_id``, ``day``,
-    ``stream``, ``count``, ``pit``.
+    ``stream``, ``count``, ``pit`` for the ordinary days (missing days and multi-day reports
+    are left out).
     """
     data = fit.data
     if data.resolution != "day":
@@ -94,8 +95,9 @@ def randomized_pit(fit, draws: int = 200, seed: int = 0) -> pd.DataFrame:
     for truce in data.truce_ids:
         lam = fitted_daily_rate(fit, truce, draws=draws).values  # (n, D, K)
         y = observed_daily_counts(data, truce).to_numpy()
+        keep = ordinary_days(data, data.truce_ids.index(truce))
         for k, stream in enumerate(data.streams):
-            obs = y[:, k][None, :]
+            obs = np.where(keep[:, k], y[:, k], 0.0)[None, :]
             mean = lam[:, :, k]
             if nb:
                 dist = stats.nbinom(phi[:, k, None], phi[:, k, None] / (phi[:, k, None] + mean))
@@ -104,8 +106,9 @@ def randomized_pit(fit, draws: int = 200, seed: int = 0) -> pd.DataFrame:
             upper = dist.cdf(obs).mean(axis=0)
             lower = np.where(obs[0] > 0, dist.cdf(obs - 1).mean(axis=0), 0.0)
             pit = lower + rng.uniform(size=len(upper)) * (upper - lower)
-            rows.append(pd.DataFrame({"truce_id": truce, "day": np.arange(len(upper)), "stream": stream,
-                                      "count": y[:, k], "pit": pit}))
+            day = np.flatnonzero(keep[:, k])  # missing days and multi-day reports have no one-day PIT
+            rows.append(pd.DataFrame({"truce_id": truce, "day": day, "stream": stream,
+                                      "count": y[day, k], "pit": pit[day]}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -127,20 +130,24 @@ def posterior_predictive_check(fit, draws: int = 100, window_days: int = 7, seed
     days, and the longest run of event-free days (the gap between events). Returns one row per
     statistic and stream with the observed value, the replicated median and 90% interval, and the
     posterior predictive p-value P(replicated >= observed). For exact times only the whole days
-    before the end of each truce's window are compared (:func:`replicated_days`).
+    before the end of each truce's window are compared (:func:`replicated_days`). Missing days
+    and the days of multi-day reports are left out of both sides (:func:`ordinary_days`): a
+    window holding one is not counted, and an event-free run ends there.
     """
     data = fit.data
     idx = draw_indices(fit, draws)
     p = posterior_parameters(fit, idx)
-    replicated, observed = [], []
+    replicated, observed, ordinary = [], [], []
     for j, truce in enumerate(data.truce_ids):
         n_days = replicated_days(data, j)
         replicated.append(replicate_days(fit, p, j, n_days, seed + 7919 * j)[0])
         observed.append(observed_daily_counts(data, truce).to_numpy(dtype=float)[None, :n_days])
+        ordinary.append(ordinary_days(data, j)[:n_days])
     rows = []
     for k, stream in enumerate(data.streams):
-        obs_stats = _window_stats([o[:, :, k] for o in observed], window_days)
-        rep_stats = _window_stats([r[:, :, k] for r in replicated], window_days)
+        masks = [m[:, k] for m in ordinary]
+        obs_stats = _window_stats([o[:, :, k] for o in observed], window_days, masks)
+        rep_stats = _window_stats([r[:, :, k] for r in replicated], window_days, masks)
         for name in obs_stats:
             rep = rep_stats[name]
             rows.append({"statistic": name, "stream": stream, "observed": float(obs_stats[name][0]),
@@ -185,15 +192,28 @@ def replicate_days(fit, p: dict, j: int, n_days: int, seed: int, max_daily: floa
     return counts, np.asarray(out[3]) > 0
 
 
-def _window_stats(series: list[np.ndarray], window: int) -> dict[str, np.ndarray]:
-    """Statistics of daily series (each (n, D)), pooled over truces, per replicate."""
+def ordinary_days(data, j: int) -> np.ndarray:
+    """``[day, stream]`` True where truce ``j``'s daily count is an ordinary one-day observation
+    (not missing, not part of a multi-day report); all True for exact times."""
+    if data.resolution != "day":
+        return np.ones((replicated_days(data, j), len(data.streams)), dtype=bool)
+    days = data.daily_arrays()
+    mine = slice(days["day_offsets"][j], days["day_offsets"][j + 1])
+    return ~np.isnan(days["counts"][mine]) & (days["span"][mine] == 1)
+
+
+def _window_stats(series: list[np.ndarray], window: int, masks=None) -> dict[str, np.ndarray]:
+    """Statistics of daily series (each (n, D)), pooled over truces, per replicate, over the
+    days each ``masks[i]`` (D,) keeps (default all)."""
     windows, zeros, runs = [], [], []
-    for s in series:
+    for i, s in enumerate(series):
+        keep = np.ones(s.shape[1], dtype=bool) if masks is None else masks[i]
         full = (s.shape[1] // window) * window
         if full:
-            windows.append(s[:, :full].reshape(len(s), -1, window).sum(axis=2))
-        zeros.append(s == 0)
-        runs.append(_longest_zero_run(s))
+            whole = keep[:full].reshape(-1, window).all(axis=1)
+            windows.append(s[:, :full].reshape(len(s), -1, window)[:, whole].sum(axis=2))
+        zeros.append(s[:, keep] == 0)
+        runs.append(_longest_zero_run(np.where(keep, s, 1.0)))  # a left-out day ends a run
     w = np.concatenate(windows, axis=1) if windows else np.zeros((len(series[0]), 1))
     return {f"mean of {window}-day counts": w.mean(axis=1), f"variance of {window}-day counts": w.var(axis=1),
             f"max of {window}-day counts": w.max(axis=1),

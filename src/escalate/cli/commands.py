@@ -142,9 +142,10 @@ def cmd_fit(args) -> int:
                                  [{"event": "fit", "at": now(), "data_hash": result.data.data_hash}], sampling)
             seal(tmp, manifest)
     diag = result.diagnostics
+    held = list(result.identification.notes)
     emit(args, [f"fitted {result.data!r} with {spec.name} in {seconds:.1f} s", *diagnostics_lines(diag),
-                f"wrote run {out}"],
-         {"run": str(out), "fit_seconds": seconds, "diagnostics": diag.to_dict()})
+                *(f"held at zero: {note}" for note in held), f"wrote run {out}"],
+         {"run": str(out), "fit_seconds": seconds, "diagnostics": diag.to_dict(), "held_at_zero": held})
     return 0
 
 

@@ -352,17 +352,21 @@ class TruceData:
             raise DataValidationError("these data have exact event times; use data.to_daily() first")
         K = len(self.streams)
         matrix = self.counts["count"].to_numpy(dtype=float).reshape(-1, K)
+        span = (self.counts["span"].to_numpy(dtype=float).reshape(-1, K) if "span" in self.counts
+                else np.ones_like(matrix))
         days_per_truce = np.round(self.durations).astype(np.int64)
         offsets = np.concatenate([[0], np.cumsum(days_per_truce)]).astype(np.int64)
         truce_index = np.repeat(np.arange(len(self.truce_ids)), days_per_truce)
         day = np.concatenate([np.arange(n, dtype=float) for n in days_per_truce]) if len(days_per_truce) else np.empty(0)
-        return {"counts": matrix, "day_offsets": offsets, "truce": truce_index,
+        return {"counts": matrix, "span": span, "day_offsets": offsets, "truce": truce_index,
                 "segment": self.segments.locate(truce_index, day)}
 
     def history_and_days(self) -> dict[str, np.ndarray]:
-        """Each truce's history days (``observed = 0``) followed by its days (``observed = 1``):
-        ``counts[row, K]``, ``segment`` (history rows take the truce's first segment),
-        ``day_offsets`` per truce and ``observed``. Without history, the days alone."""
+        """Each truce's history days (``span = 0``) followed by its days: ``counts[row, K]``
+        (NaN: a missing day), ``span[row, K]`` (1 a day, n the last day of an n-day report, -1
+        a day before it: :func:`escalate.model.kernels.daily_loglik_grad`), ``segment``
+        (history rows take the truce's first segment) and ``day_offsets`` per truce. Without
+        history, the days alone."""
         return dict(self._history_and_days)
 
     @cached_property
@@ -371,20 +375,20 @@ class TruceData:
         K, J = len(self.streams), len(self.truce_ids)
         if self.history is None or not len(self.history):
             return {"counts": days["counts"], "segment": days["segment"], "day_offsets": days["day_offsets"],
-                    "observed": np.ones(len(days["counts"]))}
+                    "span": days["span"]}
         hist = self.history["count"].to_numpy(dtype=float).reshape(-1, K)
         hist_truce = self.history["truce_id"].to_numpy()[::K]
-        counts, segment, observed, offsets = [], [], [], [0]
+        counts, segment, span, offsets = [], [], [], [0]
         first = self.segments.locate(np.arange(J), np.zeros(J))
         for j, truce_id in enumerate(self.truce_ids):
             h = hist[hist_truce == truce_id]
             lo, hi = days["day_offsets"][j], days["day_offsets"][j + 1]
             counts += [h, days["counts"][lo:hi]]
             segment += [np.full(len(h), first[j], dtype=np.int64), days["segment"][lo:hi]]
-            observed += [np.zeros(len(h)), np.ones(hi - lo)]
+            span += [np.zeros((len(h), K)), days["span"][lo:hi]]
             offsets.append(offsets[-1] + len(h) + hi - lo)
         return {"counts": np.ascontiguousarray(np.concatenate(counts)), "segment": np.concatenate(segment),
-                "day_offsets": np.asarray(offsets, dtype=np.int64), "observed": np.concatenate(observed)}
+                "day_offsets": np.asarray(offsets, dtype=np.int64), "span": np.ascontiguousarray(np.concatenate(span))}
 
     def stream_totals(self) -> pd.Series:
         """Number of events of each stream over all truces."""
@@ -395,7 +399,10 @@ class TruceData:
     def observed_rates(self) -> np.ndarray:
         """Events per day of each stream over all truces (for the ``log_observed_rate`` prior)."""
         counts = self.stream_totals()
-        exposure = max(float(self.durations.sum()), 1e-9)
+        exposure = np.full(len(self.streams), max(float(self.durations.sum()), 1e-9))
+        if self.counts is not None:  # missing days are not exposure
+            seen = self.counts.groupby("stream")["count"].count().reindex(list(self.streams), fill_value=0)
+            exposure = np.maximum(seen.to_numpy(dtype=float), 1e-9)
         # half an event keeps the log finite for a stream with no events
         return np.maximum(counts.to_numpy(dtype=float), 0.5) / exposure
 
@@ -564,5 +571,6 @@ def _sorted_counts(counts: pd.DataFrame, truce_table: pd.DataFrame, streams) -> 
     order_s = {s: k for k, s in enumerate(streams)}
     key = pd.DataFrame({"j": counts["truce_id"].map(order_t), "d": counts["day"], "k": counts["stream"].map(order_s)})
     idx = key.sort_values(["j", "d", "k"], kind="stable").index
-    out = counts.loc[idx, ["truce_id", "day", "stream", "count"]].reset_index(drop=True)
+    columns = ["truce_id", "day", "stream", "count"] + (["span"] if "span" in counts else [])
+    out = counts.loc[idx, columns].reset_index(drop=True)
     return out.astype({"day": np.int64, "count": float})

@@ -292,7 +292,8 @@ def daily_history(counts, segment, mu_hist, alpha_hist, decay):
     """The daily model (MODEL.md 3b) run over observed days, per draw: the expected counts
     ``rate[d, day, k] = mu_hist[d, s, k] + c H_k(day)`` (``c = (1 - r)^2 / decay``,
     ``r = exp(-decay)``) and the excitation state ``H[d, k]`` after the last day, with
-    ``H(day + 1) = r H(day) + sum_i alpha_{i,k}(day) y_i(day)``. The one place, outside the
+    ``H(day + 1) = r H(day) + sum_i alpha_{i,k}(day) y_i(day)``, where a missing day (NaN)
+    excites with its expected count, as in the likelihood. The one place, outside the
     likelihood kernel, where this recursion is written."""
     D = decay.shape[0]
     days, K = counts.shape
@@ -308,6 +309,7 @@ def daily_history(counts, segment, mu_hist, alpha_hist, decay):
             for k in range(K):
                 A = 0.0
                 for i in range(K):
-                    A += alpha_hist[d, s, i, k] * counts[day, i]
+                    y = counts[day, i]
+                    A += alpha_hist[d, s, i, k] * (rate[d, day, i] if math.isnan(y) else y)
                 state[d, k] = r * state[d, k] + A
     return rate, state

@@ -180,7 +180,8 @@ class Forecast:
 
     @property
     def notes(self) -> dict[str, str]:
-        """Per scenario, a warning when it leaves the covariate values seen in the data."""
+        """Per scenario, a warning when it leaves the covariate values seen in the data; under
+        ``"effects held at zero"`` the effects the fit held at zero (``fix_unidentified``)."""
         return json.loads(self.ds.attrs.get("notes", "{}"))
 
     def collapse_definition(self) -> str:

@@ -163,7 +163,9 @@ def _history(fit, j: int, p, tail_days: int):
         days = data.history_and_days()  # the history window before the start excites too
         mine = slice(days["day_offsets"][j], days["day_offsets"][j + 1])
         counts = days["counts"][mine]
-        _, state = daily_history(counts, days["segment"][mine] - lo, mu_hist, alpha_hist, p["decay"])
+        rate, state = daily_history(counts, days["segment"][mine] - lo, mu_hist, alpha_hist, p["decay"])
+        # a missing day in the count rules' look-back counts its expected events (over draws)
+        counts = np.where(np.isnan(counts), rate.mean(axis=0), counts)
         tail = np.zeros((tail_days, K))
         n = min(tail_days, len(counts))
         if n:
@@ -212,12 +214,25 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
         raise EscalateInputError("the declared-collapse hazard is forecast with day-resolution models only")
     results, notes, declared, prior_supercritical = [], {}, [], []
     prior = prior_excitation(spec, dims_for(spec, len(data.streams), len(data.truce_ids)), n=PRIOR_DRAWS, seed=seed)
+    identification = fit.identification
     for scenario in scenario_list:
         seg_start, states = _scenario_states(fit, scenario, j, horizon)
         note = extrapolation_note(data, states)
+        needs = identification.scenario_problem(states, spec.baseline_covariates)
+        scenario_p = p
+        if needs and not scenario.prior_driven:
+            raise EscalateInputError(
+                f"scenario {scenario.name!r} moves effects this fit holds at zero because its data cannot "
+                f"identify them: {needs} ({'; '.join(identification.notes)}). Drop the scenario, or set "
+                f"prior_driven = true in it to run it on those effects' priors (its headline then says "
+                f"prior-driven); fix_unidentified = false in the spec estimates them on their priors in the fit")
+        if needs:
+            scenario_p = identification.on_priors(p, spec, seed)
+            note = "; ".join(filter(None, [f"{needs}: effects the data cannot identify, drawn from their priors "
+                                           f"(prior_driven = true)", note]))
         if note:
             notes[scenario.name] = note
-        rates = [state_rates(p, j, *s) for s in states]
+        rates = [state_rates(scenario_p, j, *s) for s in states]
         mu = np.ascontiguousarray(np.stack([r[0] for r in rates], axis=1))
         alpha = np.ascontiguousarray(np.stack([r[1] for r in rates], axis=1))
         rho = np.stack([spectral_radius(a) for a in alpha.transpose(1, 0, 2, 3)], axis=1)  # (draw, G)
@@ -247,6 +262,8 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
         results.append((scenario, rho[:, -1], *out))
         if progress is not None:
             progress(len(results), len(scenario_list), scenario.name)
+    if identification.notes:  # every output that shows notes says what the fit held at zero
+        notes[HELD_NOTE] = "; ".join(identification.notes)
     cutoff = data.truces["end"].iloc[j]
     return Forecast.from_simulation(
         results, streams=data.streams, horizon=horizon, paths=paths, seed=seed,
@@ -254,6 +271,10 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
         resolution=data.resolution, notes=notes, checkpoints=checkpoints,
         declared=declared if hazard is not None else None, draws_per_chain=fit.tree["posterior"].sizes["draw"],
         prior_supercritical=prior_supercritical)
+
+
+#: The forecast note (beside the scenarios' own) listing the effects the fit held at zero.
+HELD_NOTE = "effects held at zero"
 
 
 def extrapolation_note(data, states) -> str:

@@ -42,6 +42,7 @@ from escalate.inference.diagnostics import (
 from escalate.inference.result import Fit, add_derived, library_versions
 from escalate.inference.sampling import sample_model
 from escalate.model.build import build_model, model_coords
+from escalate.model.identification import Identification, identification_for
 from escalate.model.hazard import hazard_rows, trailing_counts
 from escalate.model.parameters import (
     HAZARD_PARAMETERS,
@@ -77,6 +78,7 @@ def fit_corpus(corpus: Corpus, spec: ModelSpec, *, draws: int | None = None, tun
         "escalate_version": __version__, "format_version": CORPUS_FORMAT_VERSION, "kind": KIND,
         "spec": spec.to_json(), "spec_id": spec.spec_id, "spec_source": spec.source,
         "data_hash": corpus.data_hash,
+        "identification": (identification_for(events, spec) if events is not None else Identification()).to_json(),
         "run": json.dumps({"seed": seed, "sampler": sampler, "created": datetime.now(UTC).isoformat(timespec="seconds"),
                            "versions": library_versions()}, sort_keys=True),
     })
@@ -160,7 +162,12 @@ class CorpusFit:
         if "source_diagnostics" in self.tree.attrs:
             given = json.loads(self.tree.attrs["source_diagnostics"])
             return Diagnostics(**{f.name: given[f.name] for f in fields(Diagnostics)})
-        return compute_diagnostics(self.tree, self.parameter_names)
+        return compute_diagnostics(self.tree, self.parameter_names, fixed=self.identification.fixed)
+
+    @property
+    def identification(self) -> Identification:
+        """The violence model's effects held at zero (its event data cannot identify them)."""
+        return Identification.from_json(self.tree.attrs.get("identification"))
 
     @property
     def n_draws(self) -> int:

@@ -61,7 +61,7 @@ class Diagnostics:
         return {**asdict(self), "passed": self.passed, "verdict": self.verdict}
 
 
-def _worst(tree: xr.DataTree, var_names: list[str], stat: str) -> float:
+def _worst(tree: xr.DataTree, var_names: list[str], stat: str, fixed: dict) -> float:
     # a parameter frozen within its chains gives 0/0 in ArviZ: its NaN is reported below, so
     # numpy's division warning is silenced here only
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -70,14 +70,29 @@ def _worst(tree: xr.DataTree, var_names: list[str], stat: str) -> float:
         else:
             result = az.ess(tree, var_names=var_names, method=stat)
     ds = result.to_dataset() if isinstance(result, xr.DataTree) else result
-    values = np.concatenate([np.ravel(ds[v].values) for v in ds.data_vars]) if ds.data_vars else np.array([np.nan])
+    parts = []
+    for v in ds.data_vars:
+        values = np.asarray(ds[v].values)
+        if v in fixed:  # held at zero by design (escalate.model.identification): not sampled
+            keep = np.ones(values.shape, dtype=bool)
+            if values.ndim:
+                keep[list(fixed[v])] = False
+            else:
+                keep = np.zeros((), dtype=bool)
+            values = values[keep]
+        parts.append(np.ravel(values))
+    values = np.concatenate(parts) if parts else np.array([])
+    if not values.size:
+        return float("nan")
     if not np.isfinite(values).all():
         return float("nan")  # reported, never dropped: a NaN fails the verdict (Diagnostics.problems)
     return float(values.max() if stat == "rhat" else values.min())
 
 
-def compute_diagnostics(tree: xr.DataTree, var_names: list[str]) -> Diagnostics:
-    """Worst r_hat and ESS over ``var_names``, and the divergence count."""
+def compute_diagnostics(tree: xr.DataTree, var_names: list[str], fixed: dict | None = None) -> Diagnostics:
+    """Worst r_hat and ESS over ``var_names``, and the divergence count; ``fixed`` maps a
+    variable to the positions held at zero (left out: they are constants, not draws)."""
+    fixed = fixed or {}
     post = tree["posterior"]
     chains, draws = int(post.sizes["chain"]), int(post.sizes["draw"])
     divergences = 0
@@ -86,9 +101,9 @@ def compute_diagnostics(tree: xr.DataTree, var_names: list[str]) -> Diagnostics:
     if chains < 2:
         rhat = float("nan")  # r_hat needs several chains: a single chain never passes
     else:
-        rhat = _worst(tree, var_names, "rhat")
-    return Diagnostics(max_rhat=rhat, min_ess_bulk=_worst(tree, var_names, "bulk"),
-                       min_ess_tail=_worst(tree, var_names, "tail"), divergences=divergences,
+        rhat = _worst(tree, var_names, "rhat", fixed)
+    return Diagnostics(max_rhat=rhat, min_ess_bulk=_worst(tree, var_names, "bulk", fixed),
+                       min_ess_tail=_worst(tree, var_names, "tail", fixed), divergences=divergences,
                        chains=chains, draws=draws)
 
 

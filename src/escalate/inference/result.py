@@ -23,6 +23,7 @@ from escalate.data.truce_data import TruceData
 from escalate.errors import FileFormatError
 from escalate.forecasting.run import run_forecast
 from escalate.inference.diagnostics import Diagnostics, compute_diagnostics
+from escalate.model.identification import Identification, fixed_labels, identification_for
 from escalate.model.parameters import (
     effective_branching,
     parameter_names,
@@ -60,9 +61,16 @@ class Fit:
         return [n for n in parameter_names() if n in post.data_vars]
 
     @property
+    def identification(self) -> Identification:
+        """The effects this fit holds at zero because its data cannot identify them
+        (:mod:`escalate.model.identification`; empty for fits saved before it existed)."""
+        return Identification.from_json(self.tree.attrs.get("identification"))
+
+    @property
     def diagnostics(self) -> Diagnostics:
-        """Worst r_hat, bulk/tail ESS and divergences, with a pass/fail verdict."""
-        return compute_diagnostics(self.tree, self.parameter_names)
+        """Worst r_hat, bulk/tail ESS and divergences, with a pass/fail verdict (effects held at
+        zero are not sampled and are left out)."""
+        return compute_diagnostics(self.tree, self.parameter_names, fixed=self.identification.fixed)
 
     def summary(self, ci_prob: float = 0.94, ci_kind: str = "eti", var_names=None) -> pd.DataFrame:
         """Posterior summary with an explicit interval (default 94% equal-tailed).
@@ -72,7 +80,13 @@ class Fit:
         """
         names = var_names or [*self.parameter_names, "spectral_radius", "mean_lag_days"]
         names = [n for n in names if n in self.tree["posterior"].data_vars]
-        return az.summary(self.tree, var_names=names, ci_prob=ci_prob, ci_kind=ci_kind)
+        with np.errstate(invalid="ignore", divide="ignore"):  # effects held at zero: NaN r_hat, by design
+            table = az.summary(self.tree, var_names=names, ci_prob=ci_prob, ci_kind=ci_kind)
+        fixed = fixed_labels(self.tree["posterior"], self.identification)
+        if fixed:
+            table["basis"] = ["held at 0: the data cannot identify it" if label in fixed else "data"
+                              for label in table.index]
+        return table
 
     def posterior_draws(self) -> dict[str, np.ndarray]:
         """Flattened draws ``{name: array[n_draws, ...]}`` of every parameter (chain x draw)."""
@@ -160,6 +174,9 @@ def finalize_tree(tree: xr.DataTree, data: TruceData, spec: ModelSpec, run: dict
         "spec_id": spec.spec_id,
         "spec_source": spec.source,
         "data_hash": data.data_hash,
+        # what the model held at zero; given draws (fit_from_draws) hold whatever they hold
+        "identification": (Identification() if run.get("sampler") == "fit_from_draws"
+                           else identification_for(data, spec)).to_json(),
         "run": json.dumps({**run, "created": datetime.now(UTC).isoformat(timespec="seconds"),
                            "versions": library_versions()}, sort_keys=True),
     })

@@ -10,6 +10,7 @@ from escalate.data.corpus import Corpus
 from escalate.data.truce_data import TruceData
 from escalate.errors import SpecError
 from escalate.model.hazard import hazard_loglike_graph, hazard_rows
+from escalate.model.identification import Identification, identification_for
 from escalate.model.likelihood import daily_kernel_data, kernel_data
 from escalate.model.ops import hawkes_loglike
 from escalate.model.parameters import (
@@ -104,11 +105,15 @@ def build_model(data: TruceData | Corpus, spec: ModelSpec) -> pm.Model:
     symbolic = {LOG_OBSERVED_RATE: np.log(events.observed_rates()) if events is not None else None,
                 LOG_EARLY_COLLAPSE_RATE: np.log(rows.early_rate) if rows is not None else None}
     observation = spec.observation if spec.time_resolution == "day" else "poisson"
+    ident = identification_for(events, spec) if events is not None else Identification()
     with pm.Model(coords=model_coords(events, spec, corpus)) as model:
         values = {}
         for entry in registry():
             if not entry.exists(spec, dims):
                 values[entry.name] = pt.as_tensor_variable(np.full(dims.shape(entry.dims), entry.fixed))
+            elif ident.mask(entry.name, dims.shape(entry.dims)) is not None:
+                values[entry.name] = _partly_fixed(entry, spec.prior(entry.name),
+                                                   ident.mask(entry.name, dims.shape(entry.dims)), symbolic)
             elif entry.structure == "random_walk":
                 values[entry.name] = _random_walk(entry, spec.prior(entry.name), values[entry.scale], symbolic)
             elif entry.structure == "pooled":
@@ -162,8 +167,21 @@ def _group_offset(entry, values, spec, dims, events, corpus):
     return values["group_effect"][groups]
 
 
-def _random_variable(name: str, prior: Prior, dims=None, symbolic=None):
+def _random_variable(name: str, prior: Prior, dims=None, symbolic=None, shape=None):
     params = dict(prior.params)
     if isinstance(params.get("mu"), str):
         params["mu"] = symbolic[params["mu"]]
+    if shape is not None:
+        return getattr(pm, prior.dist)(name, **params, shape=shape)
     return getattr(pm, prior.dist)(name, **params, dims=dims or None)
+
+
+def _partly_fixed(entry, prior: Prior, mask: np.ndarray, symbolic):
+    """An effect some of whose entries the data cannot identify (``mask``): those are held at
+    zero, the others are free (``<name>_free``) with the spec's prior; the posterior keeps the
+    whole effect under its own name (:mod:`escalate.model.identification`)."""
+    if mask.all():
+        return pm.Deterministic(entry.name, pt.zeros(mask.shape), dims=entry.dims or None)
+    free = np.flatnonzero(~mask)
+    values = _random_variable(f"{entry.name}_free", prior, symbolic=symbolic, shape=(len(free),))
+    return pm.Deterministic(entry.name, pt.set_subtensor(pt.zeros(mask.shape)[free], values), dims=entry.dims)

@@ -337,19 +337,45 @@ def digamma(x):
 
 
 @njit(**JIT)
-def daily_loglik_grad(counts, day_segment, day_offsets, observed, seg_truce, seg_verification, seg_tier,
+def count_term(y, lam, observation, phi, lgamma_phi, digamma_phi):
+    """log p(y | mean lam) and its derivatives in lam and in phi (Poisson or negative binomial
+    with dispersion phi: variance lam + lam^2 / phi; ``lgamma_phi``, ``digamma_phi`` of phi
+    precomputed)."""
+    if observation == POISSON:
+        return y * math.log(lam) - lam - math.lgamma(y + 1.0), y / lam - 1.0, 0.0
+    log_den = math.log(phi + lam)
+    logp = (math.lgamma(y + phi) - lgamma_phi - math.lgamma(y + 1.0)
+            + phi * (math.log(phi) - log_den) + y * (math.log(lam) - log_den))
+    d_lam = y / lam - (y + phi) / (phi + lam)
+    d_phi = digamma(y + phi) - digamma_phi + math.log(phi) - log_den + 1.0 - (y + phi) / (phi + lam)
+    return logp, d_lam, d_phi
+
+
+@njit(**JIT)
+def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_verification, seg_tier,
                       seg_extra, mu_log, truce_effect, mu_verification, mu_tier, mu_covariate,
                       branching, ev_self, ev_cross, excite_tier, decay, observation, dispersion):
     """Log-likelihood and gradient for daily counts ``counts[day, K]`` (all truces stacked).
 
     ``day_offsets[j]:day_offsets[j + 1]`` are truce j's days; ``day_segment`` the covariate
-    segment of each day. ``observed[day]`` is 1 for a day of the likelihood and 0 for a day of
-    the history window before the truce's start: its counts excite the days after it (with the
-    covariates of its segment, the truce's first) but are not modelled (a conditional
-    likelihood). ``observation`` is POISSON or NEGATIVE_BINOMIAL (then ``dispersion[k]``
-    phi_k > 0 per stream: variance Lam + Lam^2 / phi_k). Returns ``(logp, g_mu_log, g_truce_effect,
-    g_mu_verification, g_mu_tier, g_mu_covariate, g_branching, g_ev_self, g_ev_cross,
-    g_excite_tier, g_decay, g_dispersion)``.
+    segment of each day. ``span[day, k]`` says what each cell is:
+
+    - 1: an ordinary day, a term of the likelihood;
+    - 0: a day of the history window before the truce's start: its count excites the days
+      after it (with the covariates of its segment, the truce's first) but is not modelled (a
+      conditional likelihood);
+    - n >= 2: the last day of an n-day report: one term, the report's total (the sum of the
+      window's cells) given the sum of the window's expected counts, with dispersion n phi_k
+      (exact for equal daily means: a sum of n NB(m, phi) is NB(n m, n phi));
+    - -1: a day covered by the report ending later; its cell holds the report's share (total /
+      n), which excites the days after it.
+
+    A NaN count is a missing day: no term, and its expected count Lam (given the past, under
+    the parameters) excites the days after it, so the gradient follows Lam through the days
+    after it too. ``observation`` is POISSON or NEGATIVE_BINOMIAL (then ``dispersion[k]``
+    phi_k > 0 per stream). Returns ``(logp, g_mu_log, g_truce_effect, g_mu_verification,
+    g_mu_tier, g_mu_covariate, g_branching, g_ev_self, g_ev_cross, g_excite_tier, g_decay,
+    g_dispersion)``.
     """
     D, K = counts.shape
     J = day_offsets.shape[0] - 1
@@ -370,9 +396,13 @@ def daily_loglik_grad(counts, day_segment, day_offsets, observed, seg_truce, seg
     g_eta_mu = np.zeros((S, K))
     g_alpha = np.zeros((S, K, K))
     w = np.empty((D, K))
+    y_used = np.empty((D, K))  # the count that excites: observed, a report's share, or Lam
     H = np.empty(K)
     dH = np.empty(K)
+    dy = np.empty(K)  # d y_used / d omega on the current day (nonzero for missing days only)
     Q = np.empty(K)
+    M = np.zeros(K)  # an open report: sum of its days' Lam, and d/d omega of it
+    dM = np.zeros(K)
     lg_phi = np.zeros(K)
     dg_phi = np.zeros(K)
     if observation == NEGATIVE_BINOMIAL:
@@ -385,45 +415,78 @@ def daily_loglik_grad(counts, day_segment, day_offsets, observed, seg_truce, seg
         for k in range(K):
             H[k] = 0.0
             dH[k] = 0.0
+            M[k] = 0.0
+            dM[k] = 0.0
         for d in range(lo, hi):
             s = day_segment[d]
             for k in range(K):
-                if observed[d] == 0.0:  # history: excites later days, not modelled itself
-                    w[d, k] = 0.0
-                    continue
                 mu = mu_seg[s, k]
                 lam = mu + c * H[k]
+                dlam = dc * H[k] + c * dH[k]
                 y = counts[d, k]
-                if observation == POISSON:
-                    logp += y * math.log(lam) - lam - math.lgamma(y + 1.0)
-                    wk = y / lam - 1.0
+                code = span[d, k]
+                w[d, k] = 0.0
+                dy[k] = 0.0
+                if math.isnan(y):  # missing: excites with its expected count
+                    y_used[d, k] = lam
+                    dy[k] = dlam
+                    continue
+                y_used[d, k] = y
+                if code == 0.0:  # history: excites later days, not modelled itself
+                    continue
+                if code == -1.0:  # inside a report: its Lam joins the report's total
+                    M[k] += lam
+                    dM[k] += dlam
+                    continue
+                n = int(code)
+                total, mean, dmean = y, lam, dlam
+                if n > 1:
+                    for back in range(1, n):
+                        total += counts[d - back, k]
+                    mean = M[k] + lam
+                    dmean = dM[k] + dlam
+                    M[k] = 0.0
+                    dM[k] = 0.0
+                if n == 1:
+                    term, w_lam, w_phi = count_term(total, mean, observation, dispersion[k], lg_phi[k], dg_phi[k])
                 else:
-                    phi = dispersion[k]
-                    log_den = math.log(phi + lam)
-                    logp += (math.lgamma(y + phi) - lg_phi[k] - math.lgamma(y + 1.0)
-                             + phi * (math.log(phi) - log_den) + y * (math.log(lam) - log_den))
-                    wk = y / lam - (y + phi) / (phi + lam)
-                    g_disp[k] += (digamma(y + phi) - dg_phi[k] + math.log(phi) - log_den + 1.0
-                                  - (y + phi) / (phi + lam))
-                w[d, k] = wk
-                g_eta_mu[s, k] += wk * mu
-                g_decay += wk * (dc * H[k] + c * dH[k])
+                    phi_n = dispersion[k] * n
+                    lg_n = math.lgamma(phi_n) if observation == NEGATIVE_BINOMIAL else 0.0
+                    dg_n = digamma(phi_n) if observation == NEGATIVE_BINOMIAL else 0.0
+                    term, w_lam, w_phi = count_term(total, mean, observation, phi_n, lg_n, dg_n)
+                logp += term
+                g_disp[k] += w_phi * n
+                g_decay += w_lam * dmean
+                # d logp / d Lam of each day of the term (the same for every day of a report)
+                for back in range(n):
+                    w[d - back, k] = w_lam
+                    g_eta_mu[day_segment[d - back], k] += w_lam * mu_seg[day_segment[d - back], k]
             # advance the excitation state past day d: H(d+1) = r H(d) + A(d)
             for k in range(K):
                 A = 0.0
+                dA = 0.0
                 for i in range(K):
-                    A += branching[i, k] * fac[s, i, k] * counts[d, i]
-                dH[k] = -r * H[k] + r * dH[k]
+                    A += branching[i, k] * fac[s, i, k] * y_used[d, i]
+                    dA += branching[i, k] * fac[s, i, k] * dy[i]
+                dH[k] = -r * H[k] + r * dH[k] + dA
                 H[k] = r * H[k] + A
         # backward: Q_k(d) = sum_{d2 > d} w[k, d2] r^(d2 - 1 - d); d logp / d alpha_{i,k}(d) = y_i c Q_k
         for k in range(K):
             Q[k] = 0.0
         for d in range(hi - 1, lo - 1, -1):
             s = day_segment[d]
+            for i in range(K):
+                if math.isnan(counts[d, i]):
+                    # a missing day's Lam excites the later days: d logp / d Lam = sum_k alpha_ik c Q_k
+                    g = 0.0
+                    for k in range(K):
+                        g += branching[i, k] * fac[s, i, k] * c * Q[k]
+                    w[d, i] = g
+                    g_eta_mu[s, i] += g * mu_seg[s, i]
             for k in range(K):
                 for i in range(K):
-                    if counts[d, i] != 0.0:
-                        g_alpha[s, i, k] += counts[d, i] * c * Q[k]
+                    if y_used[d, i] != 0.0:
+                        g_alpha[s, i, k] += y_used[d, i] * c * Q[k]
             for k in range(K):
                 Q[k] = w[d, k] + r * Q[k]
 

@@ -53,11 +53,12 @@ def daily_kernel_data(data: TruceData) -> tuple[np.ndarray, ...]:
     """The data arrays of the daily kernel, in its argument order (prepared once per data).
 
     Each truce's history window (:attr:`TruceData.history`, days before its start) comes first
-    among its days, marked ``observed = 0``: those counts excite the truce's days but are not
-    modelled."""
+    among its days, marked ``span = 0``: those counts excite the truce's days but are not
+    modelled. Missing days (NaN) and multi-day reports (``span``): see
+    :func:`escalate.model.kernels.daily_loglik_grad`."""
     days = data.history_and_days()
     seg = data.segments
-    return (days["counts"], days["segment"], days["day_offsets"], days["observed"], seg.truce,
+    return (days["counts"], days["segment"], days["day_offsets"], days["span"], seg.truce,
             seg.verification, seg.tier, seg.extra)
 
 

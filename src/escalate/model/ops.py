@@ -76,10 +76,10 @@ def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: s
     code = NEGATIVE_BINOMIAL if negative_binomial else POISSON
 
     @njit(error_model="numpy")
-    def daily_kernel(counts, day_segment, day_offsets, observed, s_truce, s_v, s_tier, s_x, theta):
+    def daily_kernel(counts, day_segment, day_offsets, span, s_truce, s_v, s_tier, s_x, theta):
         dispersion = theta[o_dc + 1:n] if negative_binomial else np.ones(K)
         out = daily_loglik_grad(
-            counts, day_segment, day_offsets, observed, s_truce, s_v, s_tier, s_x,
+            counts, day_segment, day_offsets, span, s_truce, s_v, s_tier, s_x,
             theta[o_mu:o_te], theta[o_te:o_mv].reshape((J, K)), theta[o_mv], theta[o_mt:o_mc],
             theta[o_mc:o_br], theta[o_br:o_es].reshape((K, K)), theta[o_es], theta[o_ec],
             theta[o_et:o_dc], theta[o_dc], code, dispersion)

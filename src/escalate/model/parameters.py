@@ -172,7 +172,7 @@ REGISTRY: tuple[Parameter, ...] = (
               3, False, 0.0, _with_tiers, meaning="effect of penalty tiers 1..P-1 on the log baseline"),
     Parameter("mu_covariate", ("covariate",), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
               4, False, 0.0, _with_covariates, meaning="effects of the extra baseline covariates"),
-    Parameter("branching", ("source", "target"), "nonnegative", {"dist": "Gamma", "alpha": 2.0, "beta": 4.0},
+    Parameter("branching", ("source", "target"), "nonnegative", {"dist": "Gamma", "alpha": 1.0, "beta": 3.0},
               5, True, 0.0, _with_excitation, meaning="expected direct offspring per event, at v = 0, tier 0"),
     Parameter("excite_verification_self", (), "real", {"dist": "Normal", "mu": 0.0, "sigma": 1.0},
               6, False, 0.0, _with_excitation, meaning="verification effect on self-excitation"),

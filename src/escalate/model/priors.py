@@ -46,7 +46,8 @@ def prior_excitation(spec, dims, n: int = 4000, seed: int = 0) -> dict[str, np.n
 def draw_prior(spec, dims, rng: np.random.Generator, symbolic: dict | None = None) -> dict:
     """One draw of every parameter the spec's model has at ``dims``, from its prior, in
     registry (MODEL.md) order; a pooled effect is its scale's draw times standard normals
-    (non-centred). A prior whose mean is symbolic (``log_observed_rate``) takes its value from
+    (non-centred), a random walk (the baseline log-hazard) its first level from the prior and
+    each later level the previous plus its step scale times a standard normal. A prior whose mean is symbolic (``log_observed_rate``) takes its value from
     ``symbolic`` (an array per element) and is drawn Normal(value, sigma)."""
 
     def draw(name, shape=()):
@@ -62,7 +63,12 @@ def draw_prior(spec, dims, rng: np.random.Generator, symbolic: dict | None = Non
     params = {}
     for entry in present(spec, dims):
         shape = dims.shape(entry.dims)
-        if entry.scale is not None:
+        if entry.structure == "random_walk":
+            # the first level from the prior, each later one the previous plus step-sd noise
+            steps = params[entry.scale] * rng.standard_normal(shape)
+            steps[0] = np.ravel(draw(entry.name, (1,)))[0]
+            params[entry.name] = np.cumsum(steps)
+        elif entry.scale is not None:
             params[entry.name] = params[entry.scale] * rng.standard_normal(shape)
         else:
             params[entry.name] = draw(entry.name, shape)

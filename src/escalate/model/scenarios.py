@@ -35,6 +35,10 @@ class Scenario:
         Days after the end of the data when the change takes effect.
     covariates : mapping of str to float, optional
         New values of extra baseline covariates.
+    prior_driven : bool
+        Run even where the change moves an effect the fit holds at zero because its data
+        cannot identify it (``fix_unidentified``): that effect is then drawn from its prior and
+        the headline says "prior-driven". Without it such a scenario is refused.
 
     Examples
     --------
@@ -47,6 +51,7 @@ class Scenario:
     penalty_tier: int | Mapping[str, int] | None = None
     from_day: float = 0.0
     covariates: Mapping[str, float] = field(default_factory=dict)
+    prior_driven: bool = False
 
     def __post_init__(self):
         where = f"scenario {self.name!r}"
@@ -61,11 +66,13 @@ class Scenario:
                 raise SpecError(f"{where}: penalty_tier must be a whole number >= 0, got {tier!r}")
         if not float(self.from_day) >= 0:
             raise SpecError(f"{where}: from_day must be >= 0 days after the cutoff, got {self.from_day}")
+        if not isinstance(self.prior_driven, bool):
+            raise SpecError(f"{where}: prior_driven must be true or false, got {self.prior_driven!r}")
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], source: str = "<dict>") -> "Scenario":
         """Parse a ``[[scenario]]`` table; unknown keys are errors naming the key and file."""
-        allowed = {"name", "verification", "penalty_tier", "from_day", "covariates"}
+        allowed = {"name", "verification", "penalty_tier", "from_day", "covariates", "prior_driven"}
         unknown = sorted(set(raw) - allowed)
         if unknown:
             raise SpecError(f"{source}: [[scenario]] has unknown key(s) {unknown}; allowed: {sorted(allowed)}")
@@ -74,7 +81,7 @@ class Scenario:
         try:
             return cls(name=raw["name"], verification=raw.get("verification"),
                        penalty_tier=raw.get("penalty_tier"), from_day=float(raw.get("from_day", 0.0)),
-                       covariates=dict(raw.get("covariates", {})))
+                       covariates=dict(raw.get("covariates", {})), prior_driven=raw.get("prior_driven", False))
         except SpecError as exc:
             raise SpecError(f"{source}: {exc}") from None
         except (TypeError, ValueError) as exc:
@@ -88,6 +95,8 @@ class Scenario:
             out["penalty_tier"] = dict(self.penalty_tier) if isinstance(self.penalty_tier, Mapping) else self.penalty_tier
         if self.covariates:
             out["covariates"] = dict(self.covariates)
+        if self.prior_driven:
+            out["prior_driven"] = True
         return out
 
     def changes_something(self) -> bool:
@@ -107,7 +116,8 @@ class Scenario:
             parts.append(f"penalty tier {self.penalty_tier} for all parties")
         parts += [f"{k} {v:g}" for k, v in self.covariates.items()]
         when = "from the cutoff" if not self.from_day else f"from day {self.from_day:g} after the cutoff"
-        return f"{self.name}: {', '.join(parts) or 'no change'} {when}"
+        prior = " (run on the priors of effects the data cannot identify)" if self.prior_driven else ""
+        return f"{self.name}: {', '.join(parts) or 'no change'} {when}{prior}"
 
 
 @dataclass(frozen=True)

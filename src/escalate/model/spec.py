@@ -208,6 +208,11 @@ class ModelSpec:
         ``hazard.feedback = false``).
     hazard : HazardSettings or None
         The collapse hazard (a ``[hazard]`` table); None for a violence model alone.
+    fix_unidentified : bool
+        Hold at zero the effects of a covariate the data never vary (verification, a penalty
+        tier, a baseline covariate; :mod:`escalate.model.identification`), say so in every
+        output, and refuse scenarios that would move them unless they ask for
+        ``prior_driven = true``. Default true; false estimates them on their priors.
     priors : tuple of (name, Prior)
         Priors of every parameter, defaults from MODEL.md filled in.
     sampler : SamplerSettings
@@ -228,6 +233,7 @@ class ModelSpec:
     group_effects: str = "none"
     violence: bool = True
     hazard: HazardSettings | None = None
+    fix_unidentified: bool = True
     priors: tuple[tuple[str, Prior], ...] = ()
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     scenarios: tuple[dict, ...] = ()
@@ -270,7 +276,8 @@ class ModelSpec:
         raw = dict(raw)
         allowed = {"schema_version", "name", "description", "streams", "penalty_tiers",
                    "time_resolution", "observation", "baseline_covariates", "truce_effects", "excitation", "priors",
-                   "sampler", "scenario", "collapse", "group_effects", "hazard", "violence"}
+                   "sampler", "scenario", "collapse", "group_effects", "hazard", "violence",
+                   "fix_unidentified"}
         _reject_unknown(raw, allowed, "", source)
         version = raw.pop("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
@@ -293,6 +300,7 @@ class ModelSpec:
         kw["excitation"] = _typed(raw, "excitation", bool, source, True)
         kw["group_effects"] = _choice(raw, "group_effects", GROUP_EFFECTS, source)
         kw["violence"] = _typed(raw, "violence", bool, source, True)
+        kw["fix_unidentified"] = _typed(raw, "fix_unidentified", bool, source, True)
         if not kw["violence"] and "hazard" not in raw:
             raise SpecError(f"{source}: violence = false leaves only the collapse hazard; add a [hazard] table")
         kw["hazard"] = HazardSettings.from_dict(raw["hazard"], source) if "hazard" in raw else None
@@ -387,6 +395,8 @@ class ModelSpec:
             out["group_effects"] = self.group_effects
         if not self.violence:
             out["violence"] = False
+        if not self.fix_unidentified:  # only when not the default: spec ids from before it stay
+            out["fix_unidentified"] = False
         if self.hazard is not None:
             out["hazard"] = self.hazard.to_dict()
         if self.scenarios:
