@@ -74,11 +74,13 @@ def exact_loglik(data, params) -> float:
     return total
 
 
-def daily_loglik(data, params, observation="poisson") -> float:
+def daily_loglik(data, params, observation="poisson", daily_likelihood="no_same_day") -> float:
     """MODEL.md 3b with explicit sums over all earlier days (O(D^2 K^2)). A missing day (NaN)
     has no term and excites with its expected count; an n-day report (the counts table's
     ``span``: n on its last day, -1 before) is one term, its total given the sum of its days'
-    expected counts, dispersion n phi."""
+    expected counts, dispersion n phi. With ``daily_likelihood="cascade"`` a day whose cells are
+    all ordinary is one term: log P(y) = sum_l (y_l log c_l - c_l - log y_l!) + log det(I - M
+    diag(y / c)), c = Lam + y M, M[i, k] = alpha_{i,k}(day) (1 - (1 - e^-omega) / omega)."""
     from scipy.special import gammaln
 
     streams = list(data.streams)
@@ -123,6 +125,21 @@ def daily_loglik(data, params, observation="poisson") -> float:
                         alpha = params["branching"][i][k] * math.exp(e * v2 + et[tiers2[k]])
                         lam += alpha * y[(d2, streams[i])] * kappa(d - d2)
                 lams.append(lam)
+            cells = [(d, s) for s in streams]
+            if (daily_likelihood == "cascade" and d >= 0 and all(not math.isnan(y[c]) for c in cells)
+                    and all(span.get(c, 1.0) == 1.0 for c in cells)):
+                v, tiers, _ = _state_at(data.covariates, truce_id, d, streams)
+                share = 1 - (1 - math.exp(-om)) / om
+                M = np.array([[params["branching"][i][k] * math.exp(
+                    (params.get("excite_verification_self", 0.0) if i == k else params.get("excite_verification_cross", 0.0))
+                    * v + et[tiers[k]]) * share for k in range(K)] for i in range(K)])
+                yd = np.array([y[c] for c in cells])
+                cc = np.array(lams) + yd @ M
+                total += float(np.sum(yd * np.log(cc) - cc) - sum(gammaln(n + 1) for n in yd)
+                               + np.log(np.linalg.det(np.eye(K) - M * (yd / cc)[None, :])))
+                for k in range(K):
+                    lam_of[(d, streams[k])] = lams[k]
+                continue
             for k in range(K):
                 key = (d, streams[k])
                 if math.isnan(y[key]):

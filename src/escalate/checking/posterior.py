@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from escalate.forecasting.kernels import daily_history
+from escalate.forecasting.kernels import daily_history, same_day_share
 from escalate.forecasting.run import segment_rates
 from escalate.model.parameters import (
     posterior_parameters,
@@ -41,6 +41,12 @@ def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
         days = data.daily_arrays()
         mine = slice(days["day_offsets"][j], days["day_offsets"][j + 1])
         out, _ = daily_history(days["counts"][mine], days["segment"][mine] - lo, mu, alpha, w)
+        share = same_day_share(fit.spec, w)
+        if share.any():  # the cascade: a day's mean is its roots' mean times (I - M)^-1
+            seg_of_day = days["segment"][mine] - lo
+            M = alpha[:, seg_of_day] * share[:, None, None, None]  # (draw, day, i, k)
+            eye = np.eye(M.shape[-1])
+            out = np.linalg.solve(np.swapaxes(eye - M, -1, -2), out[..., None])[..., 0]
     else:
         ev = data.event_arrays()
         mine = slice(ev["truce_offsets"][j], ev["truce_offsets"][j + 1])

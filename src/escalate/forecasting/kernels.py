@@ -172,6 +172,16 @@ def simulate_exact_paths(mu, alpha, seg_start, decay, residual, H, paths, seed, 
     return collapse, mean_counts, cumulative, exploded
 
 
+def same_day_share(spec, decay) -> np.ndarray:
+    """Per draw, the share ``1 - (1 - exp(-omega)) / omega`` of an event's offspring that fall on
+    its own day, for a spec with the cascade daily likelihood (zeros otherwise): the
+    simulators then add each day's same-day descendants, as that likelihood does."""
+    decay = np.asarray(decay, dtype=float)
+    if getattr(spec, "daily_likelihood", "no_same_day") != "cascade":
+        return np.zeros(len(decay))
+    return 1.0 - (-np.expm1(-decay)) / decay
+
+
 def no_hazard(n_draws: int, horizon: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The hazard arguments of :func:`simulate_daily_paths` for a model without a hazard."""
     return np.full((n_draws, horizon), -np.inf), np.zeros(n_draws), np.zeros(0)
@@ -180,13 +190,16 @@ def no_hazard(n_draws: int, horizon: int) -> tuple[np.ndarray, np.ndarray, np.nd
 @njit(parallel=True, **JIT)
 def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, paths, seed, hist_tail,
                          thresholds, windows, masks, structural_day, max_daily, checkpoints,
-                         hazard_eta, hazard_feedback, feedback_tail):
+                         hazard_eta, hazard_feedback, feedback_tail, same_day):
     """Daily-count futures of the daily model (MODEL.md 3b), conditioned on the history.
 
     ``state[d, k]`` is the excitation state H_k at the first forecast day (the recursion of
     :mod:`escalate.model.kernels` run over the observed days). ``dispersion[d, k] > 0`` draws
-    stream k's counts negative binomial (gamma-Poisson), otherwise Poisson. A day above ``max_daily``
-    events stops the path as exploded (counted as collapsed by day H at the latest).
+    stream k's counts negative binomial (gamma-Poisson), otherwise Poisson. ``same_day[d] > 0``
+    is the share s of an event's offspring on its own day in the cascade daily likelihood: the
+    day's counts are then its roots plus their same-day descendants, generation by generation,
+    each event begetting Poisson(alpha_{i,k} s) same-day children of stream k. A day above
+    ``max_daily`` events stops the path as exploded (counted as collapsed by day H at the latest).
 
     The declared-collapse hazard (MODEL.md 6) along each path: ``hazard_eta[d, h]`` is its
     log-log rate on future day h without the feedback term (``-inf``: no hazard),
@@ -230,6 +243,8 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
                         blown = True
                         break
                     counts[h, k] = np.random.poisson(lam)
+                if not blown and same_day[d] > 0:
+                    blown = _same_day_cascade(counts[h], alpha[d, g], same_day[d], max_daily)
                 if blown:
                     break
                 for k in range(K):
@@ -242,6 +257,29 @@ def simulate_daily_paths(mu, alpha, seg_start, decay, state, dispersion, H, path
             _declared_along_path(counts, hazard_eta[d], hazard_feedback[d], feedback_tail, W, collapse[d, p],
                                  declared[d], either[d], declared_sq[d], either_sq[d], paths)
     return collapse, mean_counts, cumulative, exploded, declared, either, declared_sq, either_sq
+
+
+@njit(**JIT)
+def _same_day_cascade(day_counts, alpha, share, max_daily):
+    """Add to one day's root counts their same-day descendants (in place); True when the day
+    passes ``max_daily`` events (an explosive draw)."""
+    K = day_counts.shape[0]
+    generation = day_counts.copy()
+    while generation.sum() > 0:
+        children = np.zeros(K)
+        for k in range(K):
+            mean = 0.0
+            for i in range(K):
+                mean += generation[i] * alpha[i, k] * share
+            if mean > max_daily:
+                return True
+            children[k] = np.random.poisson(mean)
+        for k in range(K):
+            day_counts[k] += children[k]
+        if day_counts.sum() > max_daily:
+            return True
+        generation = children
+    return False
 
 
 @njit(**JIT)

@@ -18,6 +18,7 @@ from escalate.forecasting.kernels import (
     daily_history,
     exact_residual,
     no_hazard,
+    same_day_share,
     simulate_daily_paths,
     simulate_exact_paths,
 )
@@ -253,7 +254,8 @@ def run_forecast(fit, horizon: int, scenarios=None, collapse=None, draws: int | 
             path_hazard = (hazard.arguments(scenario, seg_start, states, indices, horizon) if hazard is not None
                            else no_hazard(len(indices), horizon))
             out = simulate_daily_paths(*args, dispersion, horizon, paths, seed, tail, thresholds, windows,
-                                       masks, structural_day, MAX_DAILY, checkpoints, *path_hazard)
+                                       masks, structural_day, MAX_DAILY, checkpoints, *path_hazard,
+                                       same_day_share(spec, p["decay"]))
             declared.append(out[4:])
             out = out[:4]
         else:

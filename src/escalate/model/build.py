@@ -140,7 +140,8 @@ def build_model(data: TruceData | Corpus, spec: ModelSpec) -> pm.Model:
             arrays = list(kernel_data(events) if spec.time_resolution == "exact" else daily_kernel_data(events))
             columns = [events.extra_names.index(c) for c in spec.baseline_covariates]
             arrays[-1] = np.ascontiguousarray(events.segments.extra[:, columns])
-            pm.Potential("hawkes_loglik", hawkes_loglike(spec.time_resolution, arrays, theta, dims, observation))
+            pm.Potential("hawkes_loglik", hawkes_loglike(spec.time_resolution, arrays, theta, dims, observation,
+                                                         spec.daily_likelihood))
         if rows is not None:
             pm.Potential("collapse_loglik", hazard_loglike_graph(rows, values))
     return model

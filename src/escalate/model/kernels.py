@@ -352,9 +352,88 @@ def count_term(y, lam, observation, phi, lgamma_phi, digamma_phi):
 
 
 @njit(**JIT)
+def cascade_term(y, lam, M, d_lam, d_M):
+    """log P(y) of one day's counts of K streams under the within-day cascade (module
+    docstring): roots Poisson(lam), each event's same-day children of stream k Poisson(M[i, k]).
+    Writes d logP / d lam into ``d_lam`` and d logP / d M into ``d_M``; returns log P."""
+    K = y.shape[0]
+    c = np.empty(K)
+    for l in range(K):
+        c[l] = lam[l]
+        for k in range(K):
+            c[l] += y[k] * M[k, l]
+    logp = 0.0
+    e = np.empty(K)
+    for l in range(K):
+        logp += (y[l] - 1.0) * math.log(c[l]) - c[l] - math.lgamma(y[l] + 1.0)
+        e[l] = (y[l] - 1.0) / c[l] - 1.0
+    # log det B, B = diag(c) - M diag(y) (a sum over spanning forests: positive)
+    binv = np.zeros((K, K))
+    if K == 1:
+        logp += math.log(lam[0])  # det B = c - M y = lam
+        binv[0, 0] = 1.0 / lam[0]
+        d_lam[0] = e[0] + 1.0 / lam[0]
+        d_M[0, 0] = y[0] * e[0]
+        return logp
+    if K == 2:
+        P = lam[0] * lam[1] + lam[0] * M[0, 1] * y[0] + lam[1] * M[1, 0] * y[1]
+        logp += math.log(P)
+        d_lam[0] = e[0] + (lam[1] + M[0, 1] * y[0]) / P
+        d_lam[1] = e[1] + (lam[0] + M[1, 0] * y[1]) / P
+        for k in range(2):
+            for l in range(2):
+                d_M[k, l] = y[k] * e[l]
+        d_M[0, 1] += lam[0] * y[0] / P
+        d_M[1, 0] += lam[1] * y[1] / P
+        return logp
+    B = np.empty((K, K))
+    for k in range(K):
+        for l in range(K):
+            B[k, l] = (c[l] if k == l else 0.0) - M[k, l] * y[l]
+    logdet, inv = _logdet_inverse(B)
+    logp += logdet
+    for l in range(K):
+        d_lam[l] = e[l] + inv[l, l]
+    for k in range(K):
+        for l in range(K):
+            d_M[k, l] = y[k] * (e[l] + inv[l, l]) - inv[l, k] * y[l]
+    return logp
+
+
+@njit(**JIT)
+def _logdet_inverse(B):
+    """log |det B| and B^-1 by Gauss-Jordan with partial pivoting (K is a handful)."""
+    K = B.shape[0]
+    a = B.copy()
+    inv = np.eye(K)
+    logdet = 0.0
+    for col in range(K):
+        pivot = col
+        for row in range(col + 1, K):
+            if abs(a[row, col]) > abs(a[pivot, col]):
+                pivot = row
+        if pivot != col:
+            for j in range(K):
+                a[col, j], a[pivot, j] = a[pivot, j], a[col, j]
+                inv[col, j], inv[pivot, j] = inv[pivot, j], inv[col, j]
+        p = a[col, col]
+        logdet += math.log(abs(p))
+        for j in range(K):
+            a[col, j] /= p
+            inv[col, j] /= p
+        for row in range(K):
+            if row != col:
+                f = a[row, col]
+                for j in range(K):
+                    a[row, j] -= f * a[col, j]
+                    inv[row, j] -= f * inv[col, j]
+    return logdet, inv
+
+
+@njit(**JIT)
 def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_verification, seg_tier,
                       seg_extra, mu_log, truce_effect, mu_verification, mu_tier, mu_covariate,
-                      branching, ev_self, ev_cross, excite_tier, decay, observation, dispersion):
+                      branching, ev_self, ev_cross, excite_tier, decay, observation, dispersion, cascade):
     """Log-likelihood and gradient for daily counts ``counts[day, K]`` (all truces stacked).
 
     ``day_offsets[j]:day_offsets[j + 1]`` are truce j's days; ``day_segment`` the covariate
@@ -373,7 +452,11 @@ def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_ver
     A NaN count is a missing day: no term, and its expected count Lam (given the past, under
     the parameters) excites the days after it, so the gradient follows Lam through the days
     after it too. ``observation`` is POISSON or NEGATIVE_BINOMIAL (then ``dispersion[k]``
-    phi_k > 0 per stream). Returns ``(logp, g_mu_log, g_truce_effect, g_mu_verification,
+    phi_k > 0 per stream). With ``cascade = 1`` (Poisson only) a day whose cells are all
+    ordinary is one joint term of its K counts under the within-day cascade
+    (:func:`cascade_term`: roots Poisson(Lam), each event's same-day children Poisson with
+    means ``alpha_{i,k}(d) s``, ``s = 1 - (1 - r) / omega`` the share of a uniformly placed
+    parent's offspring that fall on its own day); other days keep the cells' own terms. Returns ``(logp, g_mu_log, g_truce_effect, g_mu_verification,
     g_mu_tier, g_mu_covariate, g_branching, g_ev_self, g_ev_cross, g_excite_tier, g_decay,
     g_dispersion)``.
     """
@@ -403,6 +486,15 @@ def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_ver
     Q = np.empty(K)
     M = np.zeros(K)  # an open report: sum of its days' Lam, and d/d omega of it
     dM = np.zeros(K)
+    # the within-day cascade: share s of a parent's offspring on its own day, and ds / d omega
+    share = 1.0 - one_r / omega
+    dshare = (one_r - r * omega) / (omega * omega)
+    y_day = np.empty(K)
+    lam_day = np.empty(K)
+    dlam_day = np.empty(K)
+    same_day = np.empty((K, K))
+    d_lam = np.empty(K)
+    d_same = np.empty((K, K))
     lg_phi = np.zeros(K)
     dg_phi = np.zeros(K)
     if observation == NEGATIVE_BINOMIAL:
@@ -419,7 +511,30 @@ def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_ver
             dM[k] = 0.0
         for d in range(lo, hi):
             s = day_segment[d]
+            joint = cascade == 1
             for k in range(K):
+                if math.isnan(counts[d, k]) or span[d, k] != 1.0:
+                    joint = False
+            if joint:  # one term for the day's K counts, same-day excitation included
+                for k in range(K):
+                    y_day[k] = counts[d, k]
+                    y_used[d, k] = counts[d, k]
+                    lam_day[k] = mu_seg[s, k] + c * H[k]
+                    dlam_day[k] = dc * H[k] + c * dH[k]
+                    dy[k] = 0.0
+                    for i in range(K):
+                        same_day[i, k] = branching[i, k] * fac[s, i, k] * share
+                logp += cascade_term(y_day, lam_day, same_day, d_lam, d_same)
+                for k in range(K):
+                    w[d, k] = d_lam[k]
+                    g_eta_mu[s, k] += d_lam[k] * mu_seg[s, k]
+                    g_decay += d_lam[k] * dlam_day[k]
+                    for i in range(K):
+                        g_alpha[s, i, k] += d_same[i, k] * share
+                        g_decay += d_same[i, k] * branching[i, k] * fac[s, i, k] * dshare
+            for k in range(K):
+                if joint:
+                    break
                 mu = mu_seg[s, k]
                 lam = mu + c * H[k]
                 dlam = dc * H[k] + c * dH[k]

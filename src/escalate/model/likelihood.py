@@ -20,6 +20,9 @@ from escalate.model.parameters import kernel_order, normalize_params
 
 OBSERVATIONS = {"poisson": POISSON, "negative_binomial": NEGATIVE_BINOMIAL}
 
+#: The daily likelihoods: MODEL.md 3b as written, and the within-day cascade (docs/model.md).
+DAILY_LIKELIHOODS = ("no_same_day", "cascade")
+
 #: The parameters the compiled kernels take, in their argument order: the kernels' contract,
 #: which the registry's ``kernel_slot`` order must match.
 KERNEL_PARAMETERS = ("mu_log", "truce_effect", "mu_verification", "mu_tier", "mu_covariate", "branching",
@@ -98,7 +101,7 @@ def n_tiers_for(params: Mapping, n_tiers_observed: int) -> int:
 
 
 def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
-                   observation: str = "poisson"):
+                   observation: str = "poisson", daily_likelihood: str = "no_same_day"):
     """Log-likelihood at a dict of MODEL.md-named parameters: exact (3a) or daily (3b).
 
     Parameters
@@ -115,6 +118,10 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
         Also return a dict of gradients with the same names and shapes.
     observation : {"poisson", "negative_binomial"}
         Daily data only: the count distribution (variance Lam + Lam^2 / dispersion for the NB).
+    daily_likelihood : {"no_same_day", "cascade"}
+        Daily data only: "no_same_day" (MODEL.md 3b: offspring count from the day after their
+        parent's) or "cascade" (the day's counts jointly, same-day offspring included:
+        docs/model.md; Poisson only).
 
     Returns
     -------
@@ -123,6 +130,10 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
     """
     if observation not in OBSERVATIONS:
         raise ParameterError(f"observation must be one of {sorted(OBSERVATIONS)}, got {observation!r}")
+    if daily_likelihood not in DAILY_LIKELIHOODS:
+        raise ParameterError(f"daily_likelihood must be one of {list(DAILY_LIKELIHOODS)}, got {daily_likelihood!r}")
+    if daily_likelihood == "cascade" and observation != "poisson":
+        raise ParameterError("the cascade daily likelihood is Poisson only (its negative binomial is not built yet)")
     ready = prepared(data)
     K, J, C = ready.K, ready.J, ready.C
     P = n_tiers_for(params, ready.n_tiers_observed)
@@ -148,7 +159,8 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
             dispersion = np.broadcast_to(given, (K,)).astype(float).copy()
             p["dispersion"] = dispersion if given.ndim else np.asarray(float(given))
             names.append("dispersion")
-        out = daily_loglik_grad(*ready.arrays, *args, OBSERVATIONS[observation], dispersion)
+        out = daily_loglik_grad(*ready.arrays, *args, OBSERVATIONS[observation], dispersion,
+                                1 if daily_likelihood == "cascade" else 0)
     logp = float(out[0])
     if not gradient:
         return logp

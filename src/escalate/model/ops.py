@@ -32,7 +32,8 @@ from escalate.model.likelihood import check_kernel_order
 from escalate.model.parameters import Dims, theta_layout
 
 
-def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: str):
+def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: str,
+                 daily_likelihood: str = "no_same_day"):
     """An njit function (data..., theta) -> (logp 0-d, grad like theta) for fixed dimensions."""
     check_kernel_order(observation)
     layout = {name: (start, stop) for name, start, stop, _ in theta_layout(Dims(K, J, P, C), observation)}
@@ -74,6 +75,7 @@ def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: s
         return kernel
 
     code = NEGATIVE_BINOMIAL if negative_binomial else POISSON
+    cascade = 1 if daily_likelihood == "cascade" else 0
 
     @njit(error_model="numpy")
     def daily_kernel(counts, day_segment, day_offsets, span, s_truce, s_v, s_tier, s_x, theta):
@@ -82,7 +84,7 @@ def _make_kernel(resolution: str, K: int, J: int, P: int, C: int, observation: s
             counts, day_segment, day_offsets, span, s_truce, s_v, s_tier, s_x,
             theta[o_mu:o_te], theta[o_te:o_mv].reshape((J, K)), theta[o_mv], theta[o_mt:o_mc],
             theta[o_mc:o_br], theta[o_br:o_es].reshape((K, K)), theta[o_es], theta[o_ec],
-            theta[o_et:o_dc], theta[o_dc], code, dispersion)
+            theta[o_et:o_dc], theta[o_dc], code, dispersion, cascade)
         grad = pack(out)
         if negative_binomial:
             grad[o_dc + 1:n] = out[11]
@@ -100,12 +102,13 @@ class HawkesLogLike(Op):
     Outputs: ``logp`` (scalar), ``grad`` (vector like ``theta``).
     """
 
-    __props__ = ("resolution", "K", "J", "P", "C", "observation")
+    __props__ = ("resolution", "K", "J", "P", "C", "observation", "daily_likelihood")
 
-    def __init__(self, resolution: str, K: int, J: int, P: int, C: int, observation: str = "poisson"):
+    def __init__(self, resolution: str, K: int, J: int, P: int, C: int, observation: str = "poisson",
+                 daily_likelihood: str = "no_same_day"):
         self.resolution, self.K, self.J, self.P, self.C = resolution, K, J, P, C
-        self.observation = observation
-        self._kernel = _make_kernel(resolution, K, J, P, C, observation)
+        self.observation, self.daily_likelihood = observation, daily_likelihood
+        self._kernel = _make_kernel(resolution, K, J, P, C, observation, daily_likelihood)
 
     def make_node(self, *inputs):
         inputs = [pt.as_tensor_variable(x) for x in inputs]
@@ -145,9 +148,11 @@ def _numba_funcify_hawkes(op, node=None, **kwargs):
     return op._kernel, KERNEL_VERSION
 
 
-def hawkes_loglike(resolution: str, data_arrays, theta, dims: Dims, observation: str = "poisson"):
+def hawkes_loglike(resolution: str, data_arrays, theta, dims: Dims, observation: str = "poisson",
+                   daily_likelihood: str = "no_same_day"):
     """The symbolic log-likelihood at flat parameters ``theta`` (layout
     :func:`escalate.model.parameters.theta_layout`)."""
     constants = [pt.constant(np.ascontiguousarray(a)) for a in data_arrays]
-    logp, _ = HawkesLogLike(resolution, dims.K, dims.J, dims.P, dims.C, observation)(*constants, theta)
+    logp, _ = HawkesLogLike(resolution, dims.K, dims.J, dims.P, dims.C, observation,
+                            daily_likelihood)(*constants, theta)
     return logp

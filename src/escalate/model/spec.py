@@ -49,6 +49,7 @@ TIME_RESOLUTIONS = ("exact", "day")
 #: How truce effects enter with J > 1 truces (MODEL.md 2: partial pooling, non-centred).
 TRUCE_EFFECTS = ("non_centred", "centred", "none")
 OBSERVATIONS = ("poisson", "negative_binomial")
+DAILY_LIKELIHOODS = ("no_same_day", "cascade")
 #: Group pooling of the violence model's baseline (MODEL.md 6): off, non-centred or centred
 #: (centred mixes better when every group has many days of data).
 GROUP_EFFECTS = ("none", "non_centred", "centred")
@@ -191,6 +192,10 @@ class ModelSpec:
         Which likelihood: exact event times (MODEL.md 3a) or daily counts (3b).
     observation : {"poisson", "negative_binomial"}
         Observation model of the daily likelihood.
+    daily_likelihood : {"no_same_day", "cascade"}
+        Day resolution: "no_same_day" (MODEL.md 3b as written: offspring count from the day
+        after their parent's) or "cascade" (each day's counts jointly, same-day excitation
+        included; Poisson only for now; docs/model.md).
     baseline_covariates : tuple of str
         Further numeric covariate columns entering the log baseline (``mu_covariate``).
     excitation : bool
@@ -227,6 +232,7 @@ class ModelSpec:
     penalty_tiers: int = 4
     time_resolution: str = "exact"
     observation: str = "poisson"
+    daily_likelihood: str = "no_same_day"
     baseline_covariates: tuple[str, ...] = ()
     truce_effects: str = "non_centred"
     excitation: bool = True
@@ -277,7 +283,7 @@ class ModelSpec:
         allowed = {"schema_version", "name", "description", "streams", "penalty_tiers",
                    "time_resolution", "observation", "baseline_covariates", "truce_effects", "excitation", "priors",
                    "sampler", "scenario", "collapse", "group_effects", "hazard", "violence",
-                   "fix_unidentified"}
+                   "fix_unidentified", "daily_likelihood"}
         _reject_unknown(raw, allowed, "", source)
         version = raw.pop("schema_version", SCHEMA_VERSION)
         if version != SCHEMA_VERSION:
@@ -295,6 +301,10 @@ class ModelSpec:
         kw["penalty_tiers"] = tiers
         kw["time_resolution"] = _choice(raw, "time_resolution", TIME_RESOLUTIONS, source)
         kw["observation"] = _choice(raw, "observation", OBSERVATIONS, source)
+        kw["daily_likelihood"] = _choice(raw, "daily_likelihood", DAILY_LIKELIHOODS, source)
+        if kw["daily_likelihood"] == "cascade" and (kw["time_resolution"] != "day" or kw["observation"] != "poisson"):
+            raise SpecError(f"{source}: daily_likelihood = \"cascade\" needs time_resolution = \"day\" and "
+                            f"observation = \"poisson\" (its negative binomial is not built yet)")
         kw["baseline_covariates"] = tuple(_str_list(raw, "baseline_covariates", source))
         kw["truce_effects"] = _choice(raw, "truce_effects", TRUCE_EFFECTS, source)
         kw["excitation"] = _typed(raw, "excitation", bool, source, True)
@@ -395,6 +405,8 @@ class ModelSpec:
             out["group_effects"] = self.group_effects
         if not self.violence:
             out["violence"] = False
+        if self.daily_likelihood != "no_same_day":  # only when not the default (spec ids stay)
+            out["daily_likelihood"] = self.daily_likelihood
         if not self.fix_unidentified:  # only when not the default: spec ids from before it stay
             out["fix_unidentified"] = False
         if self.hazard is not None:
