@@ -200,9 +200,10 @@ def _expand_reports(long: pd.DataFrame, truce_table: pd.DataFrame, label: str) -
                                   f"run past the end of their truce; shorten 'days' or split the report at the end")
     rows = long.loc[long.index.repeat(n)].copy()
     offset = np.concatenate([np.arange(k) for k in n])
+    length = np.repeat(n, n)  # each row's report length
     rows["day"] = rows["day"].to_numpy() + offset
-    rows["count"] = rows["count"].to_numpy() / np.repeat(n, n)
-    rows["span"] = np.where(np.repeat(n, n) == 1, 1.0, np.where(offset == np.repeat(n, n) - 1, np.repeat(n, n), -1.0))
+    rows["count"] = rows["count"].to_numpy() / length
+    rows["span"] = np.where(offset == length - 1, length, -1.0).astype(float)  # a 1-day report: span 1
     return rows.drop(columns=["days"])
 
 

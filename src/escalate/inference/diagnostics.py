@@ -9,6 +9,8 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
+from escalate.model.identification import held_mask
+
 #: Thresholds: r_hat above, bulk or tail ESS below, or any divergence fails a fit.
 MAX_RHAT = 1.01
 MIN_ESS = 400
@@ -74,12 +76,7 @@ def _worst(tree: xr.DataTree, var_names: list[str], stat: str, fixed: dict) -> f
     for v in ds.data_vars:
         values = np.asarray(ds[v].values)
         if v in fixed:  # held at zero by design (escalate.model.identification): not sampled
-            keep = np.ones(values.shape, dtype=bool)
-            if values.ndim:
-                keep[list(fixed[v])] = False
-            else:
-                keep = np.zeros((), dtype=bool)
-            values = values[keep]
+            values = values[~held_mask(fixed[v], values.shape)]
         parts.append(np.ravel(values))
     values = np.concatenate(parts) if parts else np.array([])
     if not values.size:

@@ -111,9 +111,8 @@ def build_model(data: TruceData | Corpus, spec: ModelSpec) -> pm.Model:
         for entry in registry():
             if not entry.exists(spec, dims):
                 values[entry.name] = pt.as_tensor_variable(np.full(dims.shape(entry.dims), entry.fixed))
-            elif ident.mask(entry.name, dims.shape(entry.dims)) is not None:
-                values[entry.name] = _partly_fixed(entry, spec.prior(entry.name),
-                                                   ident.mask(entry.name, dims.shape(entry.dims)), symbolic)
+            elif (held := ident.mask(entry.name, dims.shape(entry.dims))) is not None:
+                values[entry.name] = _partly_fixed(entry, spec.prior(entry.name), held, symbolic)
             elif entry.structure == "random_walk":
                 values[entry.name] = _random_walk(entry, spec.prior(entry.name), values[entry.scale], symbolic)
             elif entry.structure == "pooled":

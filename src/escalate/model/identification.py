@@ -36,6 +36,15 @@ VERIFICATION_EFFECTS = ("mu_verification", "excite_verification_self", "excite_v
 TIER_EFFECTS = ("mu_tier", "excite_tier")
 
 
+def held_mask(positions, shape: tuple) -> np.ndarray:
+    """True at the held positions (along the first dim; a scalar is held whole)."""
+    mask = np.zeros(shape, dtype=bool)
+    if not shape:
+        return np.ones((), dtype=bool)
+    mask[list(positions)] = True
+    return mask
+
+
 @dataclass(frozen=True)
 class Identification:
     """The effects a data set cannot identify.
@@ -66,14 +75,7 @@ class Identification:
 
     def mask(self, name: str, shape: tuple) -> np.ndarray | None:
         """Boolean mask of ``name``'s fixed positions at ``shape`` (None when none is fixed)."""
-        if name not in self.fixed:
-            return None
-        mask = np.zeros(shape, dtype=bool)
-        if shape:
-            mask[list(self.fixed[name])] = True
-        else:
-            mask = np.ones((), dtype=bool)
-        return mask
+        return held_mask(self.fixed[name], shape) if name in self.fixed else None
 
     def scenario_problem(self, states, covariate_names=()) -> str:
         """Why a scenario's covariate states need a fixed effect ("" when none does): a state
@@ -223,4 +225,4 @@ def identify(data, spec) -> Identification:
                           tiers=tiers, covariates=covariates)
 
 
-__all__ = ["Identification", "fixed_labels", "identification_for", "identify"]
+__all__ = ["Identification", "fixed_labels", "held_mask", "identification_for", "identify"]

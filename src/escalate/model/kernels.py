@@ -512,9 +512,10 @@ def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_ver
         for d in range(lo, hi):
             s = day_segment[d]
             joint = cascade == 1
-            for k in range(K):
-                if math.isnan(counts[d, k]) or span[d, k] != 1.0:
-                    joint = False
+            if joint:
+                for k in range(K):
+                    if math.isnan(counts[d, k]) or span[d, k] != 1.0:
+                        joint = False
             if joint:  # one term for the day's K counts, same-day excitation included
                 for k in range(K):
                     y_day[k] = counts[d, k]
