@@ -29,7 +29,7 @@ from escalate.inference.quiet import QUIET_ENV
 from escalate.parallel import print_progress, run_tasks
 
 LIKELIHOODS = {"exact times": {"time_resolution": "exact"},
-               "daily, no_same_day": {"time_resolution": "day"},
+               "daily, no_same_day": {"time_resolution": "day", "daily_likelihood": "no_same_day"},
                "daily, cascade": {"time_resolution": "day", "daily_likelihood": "cascade"}}
 
 

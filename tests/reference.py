@@ -5,6 +5,7 @@ Deliberately slow and simple (O(N^2)); used only to check the compiled kernels.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -74,13 +75,32 @@ def exact_loglik(data, params) -> float:
     return total
 
 
+def cascade_nb_day(y, lam, M, phi) -> float:
+    """log P(y) of one day under the within-day cascade with NB(lam_l, phi_l) roots, summed
+    over every vector of root counts r <= y: P(y | r) = prod_l Pois(y_l - r_l; m_l) det(I - M
+    diag((y - r) / m)), m = y M (Good's formula for Poisson offspring)."""
+    from scipy import stats
+
+    K = len(y)
+    m = y @ M
+    total = 0.0
+    for r in itertools.product(*[range(int(v) + 1) for v in y]):
+        r = np.array(r, dtype=float)
+        roots = np.prod([stats.nbinom.pmf(r[l], phi[l], phi[l] / (phi[l] + lam[l])) for l in range(K)])
+        rest = np.prod([stats.poisson.pmf(y[l] - r[l], m[l]) for l in range(K)])
+        u = np.divide(y - r, m, out=np.zeros(K), where=m > 0)
+        total += roots * rest * np.linalg.det(np.eye(K) - M * u[None, :])
+    return math.log(total)
+
+
 def daily_loglik(data, params, observation="poisson", daily_likelihood="no_same_day") -> float:
     """MODEL.md 3b with explicit sums over all earlier days (O(D^2 K^2)). A missing day (NaN)
     has no term and excites with its expected count; an n-day report (the counts table's
     ``span``: n on its last day, -1 before) is one term, its total given the sum of its days'
     expected counts, dispersion n phi. With ``daily_likelihood="cascade"`` a day whose cells are
     all ordinary is one term: log P(y) = sum_l (y_l log c_l - c_l - log y_l!) + log det(I - M
-    diag(y / c)), c = Lam + y M, M[i, k] = alpha_{i,k}(day) (1 - (1 - e^-omega) / omega)."""
+    diag(y / c)), c = Lam + y M, M[i, k] = alpha_{i,k}(day) (1 - (1 - e^-omega) / omega), or
+    with negative-binomial roots the sum over root counts of :func:`cascade_nb_day`."""
     from scipy.special import gammaln
 
     streams = list(data.streams)
@@ -134,9 +154,13 @@ def daily_loglik(data, params, observation="poisson", daily_likelihood="no_same_
                     (params.get("excite_verification_self", 0.0) if i == k else params.get("excite_verification_cross", 0.0))
                     * v + et[tiers[k]]) * share for k in range(K)] for i in range(K)])
                 yd = np.array([y[c] for c in cells])
-                cc = np.array(lams) + yd @ M
-                total += float(np.sum(yd * np.log(cc) - cc) - sum(gammaln(n + 1) for n in yd)
-                               + np.log(np.linalg.det(np.eye(K) - M * (yd / cc)[None, :])))
+                if observation == "poisson":
+                    cc = np.array(lams) + yd @ M
+                    total += float(np.sum(yd * np.log(cc) - cc) - sum(gammaln(n + 1) for n in yd)
+                                   + np.log(np.linalg.det(np.eye(K) - M * (yd / cc)[None, :])))
+                else:
+                    phis = np.broadcast_to(np.asarray(params["dispersion"], dtype=float), (K,))
+                    total += cascade_nb_day(yd, np.array(lams), M, phis)
                 for k in range(K):
                     lam_of[(d, streams[k])] = lams[k]
                 continue

@@ -171,7 +171,8 @@ def perturbed_after(corpus: Corpus, origin) -> Corpus:
     later = t["end"].notna() & (t["end"] >= origin)
     t.loc[later, "end_type"] = t.loc[later, "end_type"].map(
         {"collapsed": "expired", "expired": "collapsed", "replaced": "collapsed"}).fillna("collapsed")
-    t.loc[later, "end"] = (t.loc[later, "end"] - pd.Timedelta(days=3)).clip(lower=origin)
+    earlier = (t.loc[later, "end"] - pd.Timedelta(days=3)).clip(lower=origin)
+    t.loc[later, "end"] = earlier.where(earlier >= t.loc[later, "start"], t.loc[later, "start"])  # not before it began
     new = Corpus.from_frames(t, None, cutoff=corpus.cutoff, covariates=corpus.covariate_names,
                              history_days=corpus.history_days)
     c = corpus.counts

@@ -227,17 +227,21 @@ def test_daily_structural_rule_fires_on_the_day_the_counts_switch_state():
     assert p["exact"][("no tiers from day 2.5", 2)] == 0.0 and p["exact"][("no tiers from day 2.5", 3)] == 1.0
 
 
-def test_expected_counts_under_a_scenario_follow_the_first_moment_equations():
-    """Daily forecast from a history whose excitation has died out: E[y_h] = mu + c E[H_h] and
-    E[H_{h+1}] = r E[H_h] + B(state of day h)' E[y_h], with the branching of the day the parent
-    was born in (parent-time covariates). Tier 1 from day 5 cuts every offspring's rate to
-    0.3; a simulator whose scenario never reached the excitation of events born after the
-    change, or used the tier of the wrong party, would miss these means."""
+@pytest.mark.parametrize("daily_likelihood", ["cascade", "no_same_day"])
+def test_expected_counts_under_a_scenario_follow_the_first_moment_equations(daily_likelihood):
+    """Daily forecast from a history whose excitation has died out: E[roots_h] = mu + c E[H_h],
+    E[y_h] = E[roots_h] (I - s B(h))^-1 with the cascade (s the same-day share; s = 0 without
+    it) and E[H_{h+1}] = r E[H_h] + B(state of day h)' E[y_h], with the branching of the day the
+    parent was born in (parent-time covariates). Tier 1 from day 5 cuts every offspring's rate
+    to 0.3; a simulator whose scenario never reached the excitation of events born after the
+    change, or used the tier of the wrong party, or left the same-day broods out, would miss
+    these means."""
     events = pd.DataFrame({"truce_id": "t", "time": [1.0, 2.5, 4.0], "stream": ["x", "y", "x"]})
     truces = pd.DataFrame({"truce_id": ["t"], "start": [0.0], "end": [60.0]})
     covs = pd.DataFrame({"truce_id": ["t"], "start": [0.0], "verification": [0.2], "penalty_tier": [0]})
     data = escalate.TruceData.from_frames(events, truces, covs).to_daily()
-    spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "time_resolution": "day"})
+    spec = escalate.ModelSpec.from_dict({"penalty_tiers": 2, "time_resolution": "day",
+                                         "daily_likelihood": daily_likelihood})
     branching = np.array([[0.6, 0.3], [0.1, 0.5]])
     draws = {"mu_log": np.log([[0.5, 0.2]]), "branching": branching[None], "decay": np.array([0.7]),
              "excite_verification_cross": np.zeros(1), "excite_verification_self": np.zeros(1),
@@ -248,12 +252,13 @@ def test_expected_counts_under_a_scenario_follow_the_first_moment_equations():
     fc = fit.forecast(horizon, scenarios=[scenario], collapse=ANY_EVENT, paths=paths, seed=9, checkpoints=(10,))
     omega = 0.7
     r, c = np.exp(-omega), (1 - np.exp(-omega)) ** 2 / omega
+    share = 1 - (1 - r) / omega if daily_likelihood == "cascade" else 0.0
     mu = np.array([0.5, 0.2])
     for name, change_day, factor in (("status quo", None, np.ones(2)), (scenario.name, 5, np.array([1.0, 0.3]))):
         H, total, want = np.zeros(2), np.zeros(2), {}
         for h in range(horizon):  # day h + 1, 1-based; its state is the one at its start, h
-            y = mu + c * H
             B = branching * (factor[None, :] if change_day is not None and h >= change_day else 1.0)
+            y = (mu + c * H) @ np.linalg.inv(np.eye(2) - share * B)
             H = r * H + B.T @ y
             total = total + y
             want[h + 1] = total.copy()

@@ -37,9 +37,13 @@ def random_daily(rng, K, J, P=3, extra=False):
     return pd.DataFrame(rows), pd.DataFrame(truces), pd.DataFrame(covs)
 
 
+LIKELIHOODS = pytest.mark.parametrize("daily_likelihood", ["cascade", "no_same_day"])
+
+
 @pytest.mark.parametrize("K,J", [(1, 1), (2, 3), (3, 1)])
 @pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
-def test_daily_matches_reference(K, J, observation):
+@LIKELIHOODS
+def test_daily_matches_reference(K, J, observation, daily_likelihood):
     rng = np.random.default_rng(50 * K + J)
     counts, truces, covs = random_daily(rng, K, J, extra=True)
     data = TruceData.from_daily_counts(counts, truces, covs)
@@ -47,22 +51,24 @@ def test_daily_matches_reference(K, J, observation):
     for _ in range(2):
         for dispersion in (float(rng.uniform(0.5, 5)), rng.uniform(0.5, 5, K)):  # shared, per stream
             params = {**random_params(rng, K, J, C=1), "dispersion": dispersion}
-            got = escalate.log_likelihood(data, params, observation=observation)
-            assert got == pytest.approx(daily_loglik(data, params, observation), rel=1e-9)
+            got = escalate.log_likelihood(data, params, observation=observation, daily_likelihood=daily_likelihood)
+            assert got == pytest.approx(daily_loglik(data, params, observation, daily_likelihood), rel=1e-9)
 
 
 @pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
-def test_daily_gradient_matches_finite_differences(observation):
+@LIKELIHOODS
+def test_daily_gradient_matches_finite_differences(observation, daily_likelihood):
     rng = np.random.default_rng(5)
     counts, truces, covs = random_daily(rng, 2, 2, extra=True)
     data = TruceData.from_daily_counts(counts, truces, covs)
     for dispersion in (1.7, np.array([0.8, 3.1])):  # one shared, one per stream
         params = {**random_params(rng, 2, 2, C=1), "dispersion": dispersion}
-        _, grads = escalate.log_likelihood(data, params, gradient=True, observation=observation)
+        kw = {"observation": observation, "daily_likelihood": daily_likelihood}
+        _, grads = escalate.log_likelihood(data, params, gradient=True, **kw)
         assert ("dispersion" in grads) == (observation == "negative_binomial")
         if observation == "negative_binomial":
             assert np.shape(grads["dispersion"]) == np.shape(dispersion)
-        assert_gradient_matches_finite_differences(data, params, grads, observation=observation)
+        assert_gradient_matches_finite_differences(data, params, grads, **kw)
 
 
 def random_history(rng, data, days=(5, 9)):
@@ -76,22 +82,24 @@ def random_history(rng, data, days=(5, 9)):
 
 
 @pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
-def test_history_window_excites_without_being_modelled(observation):
+@LIKELIHOODS
+def test_history_window_excites_without_being_modelled(observation, daily_likelihood):
     rng = np.random.default_rng(71)
     counts, truces, covs = random_daily(rng, 2, 3)
     data = TruceData.from_daily_counts(counts, truces, covs)
     history = data.with_history(random_history(rng, data))
     params = {**random_params(rng, 2, 3), "dispersion": 2.3}
-    got = escalate.log_likelihood(history, params, observation=observation)
-    assert got == pytest.approx(daily_loglik(history, params, observation), rel=1e-9)
+    kw = {"observation": observation, "daily_likelihood": daily_likelihood}
+    got = escalate.log_likelihood(history, params, **kw)
+    assert got == pytest.approx(daily_loglik(history, params, observation, daily_likelihood), rel=1e-9)
     # the history changes the truce's days (it excites them) ...
-    assert got != pytest.approx(escalate.log_likelihood(data, params, observation=observation), rel=1e-6)
+    assert got != pytest.approx(escalate.log_likelihood(data, params, **kw), rel=1e-6)
     # ... but its own days are not terms: without excitation it changes nothing
     quiet = {**params, "branching": np.zeros((2, 2))}
-    assert escalate.log_likelihood(history, quiet, observation=observation) == pytest.approx(
-        escalate.log_likelihood(data, quiet, observation=observation), rel=1e-12)
-    _, grads = escalate.log_likelihood(history, params, gradient=True, observation=observation)
-    assert_gradient_matches_finite_differences(history, params, grads, observation=observation)
+    assert escalate.log_likelihood(history, quiet, **kw) == pytest.approx(
+        escalate.log_likelihood(data, quiet, **kw), rel=1e-12)
+    _, grads = escalate.log_likelihood(history, params, gradient=True, **kw)
+    assert_gradient_matches_finite_differences(history, params, grads, **kw)
 
 
 def test_history_window_refuses_holes_and_days_after_the_start():
@@ -125,27 +133,30 @@ def with_gaps_and_reports(counts, rng, missing=0.12, reports=3, days=3):
 
 
 @pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
-def test_missing_days_and_multi_day_reports_match_the_reference(observation):
+@LIKELIHOODS
+def test_missing_days_and_multi_day_reports_match_the_reference(observation, daily_likelihood):
     rng = np.random.default_rng(8)
     counts, truces, covs = random_daily(rng, 2, 2, extra=True)
     data = TruceData.from_daily_counts(with_gaps_and_reports(counts, rng), truces, covs)
     assert np.isnan(data.counts["count"]).sum() > 5 and (data.counts["span"] == 3).sum() >= 3
     for _ in range(3):
         params = {**random_params(rng, 2, 2, C=1), "dispersion": rng.uniform(0.5, 5, 2)}
-        got = escalate.log_likelihood(data, params, observation=observation)
-        assert got == pytest.approx(daily_loglik(data, params, observation), rel=1e-9)
+        got = escalate.log_likelihood(data, params, observation=observation, daily_likelihood=daily_likelihood)
+        assert got == pytest.approx(daily_loglik(data, params, observation, daily_likelihood), rel=1e-9)
 
 
 @pytest.mark.parametrize("observation", ["poisson", "negative_binomial"])
-def test_missing_days_and_reports_gradient_matches_finite_differences(observation):
+@LIKELIHOODS
+def test_missing_days_and_reports_gradient_matches_finite_differences(observation, daily_likelihood):
     """The new reverse-mode terms: a missing day's expected count excites later days, so the
     gradient of every parameter (decay included) flows through it."""
     rng = np.random.default_rng(9)
     counts, truces, covs = random_daily(rng, 2, 2, extra=True)
     data = TruceData.from_daily_counts(with_gaps_and_reports(counts, rng, missing=0.2), truces, covs)
     params = {**random_params(rng, 2, 2, C=1), "dispersion": np.array([0.8, 3.1])}
-    _, grads = escalate.log_likelihood(data, params, gradient=True, observation=observation)
-    assert_gradient_matches_finite_differences(data, params, grads, observation=observation)
+    kw = {"observation": observation, "daily_likelihood": daily_likelihood}
+    _, grads = escalate.log_likelihood(data, params, gradient=True, **kw)
+    assert_gradient_matches_finite_differences(data, params, grads, **kw)
 
 
 def test_without_excitation_a_report_is_poisson_in_its_total_and_a_missing_day_drops_out():
@@ -178,7 +189,8 @@ def test_a_missing_day_excites_with_its_expected_count():
     data = TruceData.from_daily_counts(pd.DataFrame({"date": [0.0, 1, 2], "stream": "x", "count": [4, None, 0]}),
                                        truces, covs)
     mu, a, w = 0.4, 0.5, 0.7
-    got = escalate.log_likelihood(data, {"mu_log": np.log([mu]), "branching": np.full((1, 1), a), "decay": w})
+    got = escalate.log_likelihood(data, {"mu_log": np.log([mu]), "branching": np.full((1, 1), a), "decay": w},
+                                  daily_likelihood="no_same_day")
     kappa = [(1 - math.exp(-w)) ** 2 * math.exp(-w * (lag - 1)) / w for lag in (1, 2)]
     lam1 = mu + a * 4 * kappa[0]
     lam2 = mu + a * (4 * kappa[1] + lam1 * kappa[0])

@@ -138,3 +138,39 @@ def test_a_prior_driven_scenario_runs_and_its_headline_says_so():
     assert head.loc["status quo", "basis"] == "data"
     assert head.loc["cell", "basis"].startswith("prior-driven: verification 0.9")
     assert Scenario.from_dict({"name": "c", "verification": 0.9, "prior_driven": True}).prior_driven
+
+
+def test_prior_sd_matches_scipy_for_every_distribution():
+    from scipy import stats
+
+    from escalate.model.spec import Prior
+
+    cases = {"Normal": ({"mu": 0.3, "sigma": 1.7}, stats.norm(0.3, 1.7)),
+             "HalfNormal": ({"sigma": 2.0}, stats.halfnorm(scale=2.0)),
+             "LogNormal": ({"mu": -0.7, "sigma": 0.5}, stats.lognorm(0.5, scale=np.exp(-0.7))),
+             "Gamma": ({"alpha": 2.0, "beta": 4.0}, stats.gamma(2.0, scale=0.25)),
+             "Exponential": ({"lam": 3.0}, stats.expon(scale=1 / 3.0)),
+             "StudentT": ({"nu": 5.0, "mu": 0.0, "sigma": 1.5}, stats.t(5.0, scale=1.5))}
+    for dist, (params, ref) in cases.items():
+        prior = Prior.from_dict("decay" if dist not in ("Normal", "StudentT") else "mu_verification",
+                                {"dist": dist, **params}, "test")
+        assert prior.sd() == pytest.approx(ref.std(), rel=1e-12), dist
+    assert Prior.from_dict("mu_verification", {"dist": "StudentT", "nu": 2.0, "mu": 0.0, "sigma": 1.0}, "t").sd() is None
+
+
+def test_a_parameter_the_data_did_not_narrow_is_labelled_prior_driven_in_the_summary():
+    """Draws of decay from its own prior: the summary calls it prior-driven (posterior sd about
+    100% of the prior's); draws ten times narrower: data. A basis that compared variances the
+    wrong way round, or ignored the spec's prior, would label both alike."""
+    rng = np.random.default_rng(0)
+    d = data(verification=(0.3, 0.3), tiers=((0, 0), (0, 0)))
+    spec = escalate.ModelSpec.from_dict({"penalty_tiers": 1, "truce_effects": "none"})
+    prior = dict(spec.priors)["decay"]
+    mu, sigma = dict(prior.params)["mu"], dict(prior.params)["sigma"]
+    n = 4000
+    base = {"mu_log": np.tile(np.log([0.5, 0.4]), (n, 1)), "branching": np.tile(0.2 * np.eye(2), (n, 1, 1))}
+    wide = escalate.fit_from_draws(d, spec, {**base, "decay": rng.lognormal(mu, sigma, n)})
+    narrow = escalate.fit_from_draws(d, spec, {**base, "decay": rng.lognormal(mu, sigma / 10, n)})
+    assert wide.summary().loc["decay", "basis"].startswith("prior-driven: posterior sd")
+    assert narrow.summary().loc["decay", "basis"] == "data"
+    assert narrow.summary().loc["branching[x, x]", "basis"] == "data"  # sd 0: the data pinned it

@@ -14,13 +14,12 @@ import pandas as pd
 from scipy import stats
 
 from escalate.checking.posterior import (
+    daily_roots,
     draw_indices,
-    fitted_daily_rate,
     observed_daily_counts,
     segment_rates,
 )
 from escalate.data.truce_data import TruceData
-from escalate.errors import EscalateInputError
 from escalate.forecasting.kernels import (
     no_hazard,
     same_day_share,
@@ -76,45 +75,75 @@ def qq_data(gaps: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"theoretical": theoretical, "observed": gaps})
 
 
-def randomized_pit(fit, draws: int = 200, seed: int = 0) -> pd.DataFrame:
+def randomized_pit(fit, draws: int = 200, seed: int = 0, samples_per_draw: int = 5) -> pd.DataFrame:
     """Randomised PIT residuals of daily counts (day-resolution fits).
 
     For each truce, day and stream, the one-day-ahead predictive distribution given the
-    observed history is the posterior mixture over ``draws`` draws of Poisson(Lam) or
-    NB(Lam, dispersion); u = F(y - 1) + V (F(y) - F(y - 1)), V ~ U(0, 1). Under a calibrated
-    model u is U(0, 1) (Czado, Gneiting and Held 2009). Returns ``truce_id``, ``day``,
-    ``stream``, ``count``, ``pit`` for the ordinary days (missing days and multi-day reports
-    are left out).
+    observed history is the posterior mixture over ``draws`` draws. Without same-day
+    excitation its CDF is closed (Poisson(Lam) or NB(Lam, dispersion)) and u = F(y - 1) + V
+    (F(y) - F(y - 1)), V ~ U(0, 1) (Czado, Gneiting and Held 2009). With the cascade daily
+    likelihood a stream's one-day marginal has no closed form, so ``samples_per_draw`` days
+    are drawn from each draw's day law (roots, then their same-day descendants) and u = (L +
+    V (E + 1)) / (n + 1), L and E the counts of the n samples below and equal to y: the
+    randomised rank, exactly U(0, 1) under the model because y and the samples are then
+    exchangeable. Returns ``truce_id``, ``day``, ``stream``, ``count``, ``pit`` for the
+    ordinary days (missing days and multi-day reports are left out).
     """
     data = fit.data
     if data.resolution != "day":
         raise ValueError("randomised PIT residuals are for daily counts; use time_rescaling_test for exact times")
-    if fit.spec.daily_likelihood == "cascade":
-        raise EscalateInputError("randomised PIT residuals of a cascade daily likelihood are not built yet (its "
-                                 "one-day predictive is joint over the streams); use posterior_predictive_check")
     rng = np.random.default_rng(seed)
-    post = fit.posterior_draws()
-    nb = "dispersion" in post
-    phi = per_stream_dispersion(post["dispersion"][draw_indices(fit, draws)], len(data.streams)) if nb else None
+    idx = draw_indices(fit, draws)
+    p = posterior_parameters(fit, idx)
+    nb = fit.spec.observation == "negative_binomial"
+    phi = per_stream_dispersion(p["dispersion"], len(data.streams)) if nb else None
     rows = []
-    for truce in data.truce_ids:
-        lam = fitted_daily_rate(fit, truce, draws=draws).values  # (n, D, K)
+    for j, truce in enumerate(data.truce_ids):
         y = observed_daily_counts(data, truce).to_numpy()
-        keep = ordinary_days(data, data.truce_ids.index(truce))
-        for k, stream in enumerate(data.streams):
-            obs = np.where(keep[:, k], y[:, k], 0.0)[None, :]
-            mean = lam[:, :, k]
+        keep = ordinary_days(data, j)
+        obs = np.where(keep, y, 0.0)
+        roots, same_day = daily_roots(fit, j, p)  # (n, D, K), (n, D, K, K) or None
+        if same_day is not None:
+            sims = cascade_days(roots, same_day, phi, samples_per_draw, rng)  # (n * samples, D, K)
+            below = (sims < obs[None]).sum(axis=0)
+            equal = (sims == obs[None]).sum(axis=0)
+            pit = (below + rng.uniform(size=obs.shape) * (equal + 1)) / (len(sims) + 1)
+        else:
             if nb:
-                dist = stats.nbinom(phi[:, k, None], phi[:, k, None] / (phi[:, k, None] + mean))
+                dist = stats.nbinom(phi[:, None, :], phi[:, None, :] / (phi[:, None, :] + roots))
             else:
-                dist = stats.poisson(mean)
-            upper = dist.cdf(obs).mean(axis=0)
-            lower = np.where(obs[0] > 0, dist.cdf(obs - 1).mean(axis=0), 0.0)
-            pit = lower + rng.uniform(size=len(upper)) * (upper - lower)
+                dist = stats.poisson(roots)
+            upper = dist.cdf(obs[None]).mean(axis=0)
+            lower = np.where(obs > 0, dist.cdf(obs[None] - 1).mean(axis=0), 0.0)
+            pit = lower + rng.uniform(size=obs.shape) * (upper - lower)
+        for k, stream in enumerate(data.streams):
             day = np.flatnonzero(keep[:, k])  # missing days and multi-day reports have no one-day PIT
             rows.append(pd.DataFrame({"truce_id": truce, "day": day, "stream": stream,
-                                      "count": y[day, k], "pit": pit[day]}))
+                                      "count": y[day, k], "pit": pit[day, k]}))
     return pd.concat(rows, ignore_index=True)
+
+
+def cascade_days(roots, same_day, dispersion, samples: int, rng, max_daily: float = 1e6) -> np.ndarray:
+    """Draws of single days under the within-day cascade, ``samples`` per parameter draw:
+    roots Poisson(``roots[n, day, k]``) (negative binomial with ``dispersion[n, k]`` when
+    given), then generation by generation each event of stream i begets Poisson(``same_day[n,
+    day, i, k]``) same-day children of stream k. A day that passes ``max_daily`` events
+    (a supercritical day law) is returned as +inf. Returns ``[n * samples, day, k]``."""
+    mean = np.repeat(roots, samples, axis=0)
+    M = np.repeat(same_day, samples, axis=0)
+    if dispersion is not None:
+        phi = np.repeat(dispersion, samples, axis=0)[:, None, :]
+        mean = rng.gamma(phi, mean / phi)
+    day = rng.poisson(mean).astype(float)
+    generation = day.copy()
+    while generation.any():
+        generation = rng.poisson(np.minimum(np.einsum("ndi,ndik->ndk", generation, M), max_daily)).astype(float)
+        day += generation
+        blown = day.sum(axis=-1) > max_daily
+        if blown.any():
+            day[blown] = np.inf
+            generation[blown] = 0.0
+    return day
 
 
 def pit_test(pit: pd.DataFrame) -> pd.DataFrame:

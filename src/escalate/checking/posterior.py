@@ -26,8 +26,10 @@ def draw_indices(fit, draws: int) -> np.ndarray:
 def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
     """Expected events per day of each stream on each day of ``truce``, per posterior draw.
 
-    Day resolution: the daily model's Lam[k, d]. Exact times: the intensity averaged over
-    the day (four points per day), events/day. Dims ``(sample, day, stream)``.
+    Day resolution: the daily model's Lam[k, d] given the observed days before (with the
+    cascade daily likelihood, the roots' Lam times (I - M)^-1: same-day offspring included).
+    Exact times: the intensity averaged over the day (four points per day), events/day. Dims
+    ``(sample, day, stream)``.
     """
     data = fit.data
     j = data.truce_ids.index(truce)
@@ -38,13 +40,8 @@ def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
     w = p["decay"]
     n_days = int(np.ceil(data.durations[j]))
     if data.resolution == "day":
-        days = data.daily_arrays()
-        mine = slice(days["day_offsets"][j], days["day_offsets"][j + 1])
-        out, _ = daily_history(days["counts"][mine], days["segment"][mine] - lo, mu, alpha, w)
-        share = same_day_share(fit.spec, w)
-        if share.any():  # the cascade: a day's mean is its roots' mean times (I - M)^-1
-            seg_of_day = days["segment"][mine] - lo
-            M = alpha[:, seg_of_day] * share[:, None, None, None]  # (draw, day, i, k)
+        out, M = daily_roots(fit, j, p)
+        if M is not None:  # the cascade: a day's mean is its roots' mean times (I - M)^-1
             eye = np.eye(M.shape[-1])
             out = np.linalg.solve(np.swapaxes(eye - M, -1, -2), out[..., None])[..., 0]
     else:
@@ -68,6 +65,24 @@ def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
     return xr.DataArray(out, dims=("sample", "day", "stream"),
                         coords={"day": np.arange(out.shape[1]), "stream": list(data.streams)},
                         attrs={"units": "events/day", "truce": truce})
+
+
+def daily_roots(fit, j: int, p: dict) -> tuple[np.ndarray, np.ndarray | None]:
+    """Day resolution, per parameter draw of ``p``: each day's expected roots ``Lam[draw, day,
+    k]`` of truce ``j`` given its observed days before (the likelihood's recursion, missing days
+    plugged in), and with the cascade daily likelihood the means ``M[draw, day, i, k] =
+    alpha_{i,k}(day) s`` of an event's same-day children (None without it)."""
+    data = fit.data
+    mu, alpha = segment_rates(fit, p, j)
+    lo = data.segments.offsets[j]
+    days = data.daily_arrays()
+    mine = slice(days["day_offsets"][j], days["day_offsets"][j + 1])
+    seg_of_day = days["segment"][mine] - lo
+    roots, _ = daily_history(days["counts"][mine], seg_of_day, mu, alpha, p["decay"])
+    share = same_day_share(fit.spec, p["decay"])
+    if not share.any():
+        return roots, None
+    return roots, alpha[:, seg_of_day] * share[:, None, None, None]
 
 
 def observed_daily_counts(data, truce: str) -> pd.DataFrame:

@@ -177,7 +177,7 @@ def same_day_share(spec, decay) -> np.ndarray:
     its own day, for a spec with the cascade daily likelihood (zeros otherwise): the
     simulators then add each day's same-day descendants, as that likelihood does."""
     decay = np.asarray(decay, dtype=float)
-    if getattr(spec, "daily_likelihood", "no_same_day") != "cascade":
+    if not spec.same_day_cascade:
         return np.zeros(len(decay))
     return 1.0 - (-np.expm1(-decay)) / decay
 

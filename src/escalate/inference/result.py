@@ -23,7 +23,7 @@ from escalate.data.truce_data import TruceData
 from escalate.errors import FileFormatError
 from escalate.forecasting.run import run_forecast
 from escalate.inference.diagnostics import Diagnostics, compute_diagnostics
-from escalate.model.identification import Identification, fixed_labels, identification_for
+from escalate.model.identification import Identification, fixed_labels, identification_for, parameter_basis
 from escalate.model.parameters import (
     effective_branching,
     parameter_names,
@@ -76,16 +76,16 @@ class Fit:
         """Posterior summary with an explicit interval (default 94% equal-tailed).
 
         Columns: mean, sd, the interval bounds (``eti94_lb``/``eti94_ub`` style), ess_bulk,
-        ess_tail, r_hat. Rows are named ``param[coord]``.
+        ess_tail, r_hat, and ``basis``: "data", "held at 0: the data cannot identify it", or
+        "prior-driven: posterior sd NN% of the prior's" where the data barely narrowed a
+        parameter's prior (:func:`escalate.model.identification.parameter_basis`). Rows are
+        named ``param[coord]``.
         """
         names = var_names or [*self.parameter_names, "spectral_radius", "mean_lag_days"]
         names = [n for n in names if n in self.tree["posterior"].data_vars]
         with np.errstate(invalid="ignore", divide="ignore"):  # effects held at zero: NaN r_hat, by design
             table = az.summary(self.tree, var_names=names, ci_prob=ci_prob, ci_kind=ci_kind)
-        fixed = fixed_labels(self.tree["posterior"], self.identification)
-        if fixed:
-            table["basis"] = ["held at 0: the data cannot identify it" if label in fixed else "data"
-                              for label in table.index]
+        table["basis"] = parameter_basis(table, self.spec, fixed_labels(self.tree["posterior"], self.identification))
         return table
 
     def posterior_draws(self) -> dict[str, np.ndarray]:

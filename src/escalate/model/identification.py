@@ -226,3 +226,29 @@ def identify(data, spec) -> Identification:
 
 
 __all__ = ["Identification", "fixed_labels", "held_mask", "identification_for", "identify"]
+
+
+#: A posterior contraction 1 - (posterior sd / prior sd)^2 below this labels a parameter
+#: prior-driven in summaries: the data narrowed its prior by less than a tenth in sd.
+PRIOR_DRIVEN_CONTRACTION = 0.2
+
+
+def parameter_basis(table, spec, fixed) -> list[str]:
+    """What each row of a posterior summary (index ``name[coords]``, an ``sd`` column) rests on:
+    "held at 0: the data cannot identify it" for the ``fixed`` labels; "prior-driven:
+    posterior sd NN% of the prior's" for a parameter with a plain prior (one distribution per
+    entry, a closed-form sd) whose posterior contraction 1 - (sd_post / sd_prior)^2 is below
+    :data:`PRIOR_DRIVEN_CONTRACTION` (Schad, Betancourt and Vasishth 2021); "data" otherwise."""
+    names = {p[0] for p in spec.priors}
+    out = []
+    for label, sd in zip(table.index, table["sd"]):
+        name = label.split("[")[0]
+        if label in fixed:
+            out.append("held at 0: the data cannot identify it")
+            continue
+        prior_sd = spec.prior(name).sd() if name in names and parameter(name).structure == "plain" else None
+        if prior_sd and np.isfinite(sd) and 1.0 - (sd / prior_sd) ** 2 < PRIOR_DRIVEN_CONTRACTION:
+            out.append(f"prior-driven: posterior sd {sd / prior_sd:.0%} of the prior's")
+        else:
+            out.append("data")
+    return out

@@ -357,35 +357,38 @@ def cascade_term(y, lam, M, d_lam, d_M):
     docstring): roots Poisson(lam), each event's same-day children of stream k Poisson(M[i, k]).
     Writes d logP / d lam into ``d_lam`` and d logP / d M into ``d_M``; returns log P."""
     K = y.shape[0]
+    # c_l = lam_l + sum_k y_k M[k, l]; e_l = d/dc_l of the product part (kept in d_lam first)
+    logp = 0.0
+    for l in range(K):
+        c_l = lam[l]
+        for k in range(K):
+            c_l += y[k] * M[k, l]
+        logp += (y[l] - 1.0) * math.log(c_l) - c_l - math.lgamma(y[l] + 1.0)
+        d_lam[l] = (y[l] - 1.0) / c_l - 1.0
+    # log det B, B = diag(c) - M diag(y) (a sum over spanning forests: positive)
+    if K == 1:
+        e0 = d_lam[0]
+        logp += math.log(lam[0])  # det B = c - M y = lam
+        d_lam[0] = e0 + 1.0 / lam[0]
+        d_M[0, 0] = y[0] * e0
+        return logp
+    if K == 2:
+        e0, e1 = d_lam[0], d_lam[1]
+        P = lam[0] * lam[1] + lam[0] * M[0, 1] * y[0] + lam[1] * M[1, 0] * y[1]
+        logp += math.log(P)
+        d_lam[0] = e0 + (lam[1] + M[0, 1] * y[0]) / P
+        d_lam[1] = e1 + (lam[0] + M[1, 0] * y[1]) / P
+        d_M[0, 0] = y[0] * e0
+        d_M[0, 1] = y[0] * e1 + lam[0] * y[0] / P
+        d_M[1, 0] = y[1] * e0 + lam[1] * y[1] / P
+        d_M[1, 1] = y[1] * e1
+        return logp
+    e = d_lam.copy()
     c = np.empty(K)
     for l in range(K):
         c[l] = lam[l]
         for k in range(K):
             c[l] += y[k] * M[k, l]
-    logp = 0.0
-    e = np.empty(K)
-    for l in range(K):
-        logp += (y[l] - 1.0) * math.log(c[l]) - c[l] - math.lgamma(y[l] + 1.0)
-        e[l] = (y[l] - 1.0) / c[l] - 1.0
-    # log det B, B = diag(c) - M diag(y) (a sum over spanning forests: positive)
-    binv = np.zeros((K, K))
-    if K == 1:
-        logp += math.log(lam[0])  # det B = c - M y = lam
-        binv[0, 0] = 1.0 / lam[0]
-        d_lam[0] = e[0] + 1.0 / lam[0]
-        d_M[0, 0] = y[0] * e[0]
-        return logp
-    if K == 2:
-        P = lam[0] * lam[1] + lam[0] * M[0, 1] * y[0] + lam[1] * M[1, 0] * y[1]
-        logp += math.log(P)
-        d_lam[0] = e[0] + (lam[1] + M[0, 1] * y[0]) / P
-        d_lam[1] = e[1] + (lam[0] + M[1, 0] * y[1]) / P
-        for k in range(2):
-            for l in range(2):
-                d_M[k, l] = y[k] * e[l]
-        d_M[0, 1] += lam[0] * y[0] / P
-        d_M[1, 0] += lam[1] * y[1] / P
-        return logp
     B = np.empty((K, K))
     for k in range(K):
         for l in range(K):
@@ -397,6 +400,135 @@ def cascade_term(y, lam, M, d_lam, d_M):
     for k in range(K):
         for l in range(K):
             d_M[k, l] = y[k] * (e[l] + inv[l, l]) - inv[l, k] * y[l]
+    return logp
+
+
+@njit(**JIT)
+def cascade_nb_term(y, lam, M, phi, digamma_phi, d_lam, d_M, d_phi, weights, psis, work):
+    """log P(y) of one day's counts under the within-day cascade with negative-binomial roots:
+    stream l's roots NB(mean lam[l], dispersion phi[l]), each event's same-day children of
+    stream k Poisson(M[i, k]).
+
+    Given roots r the day's law is prod_l Pois(y_l - r_l; m_l) det(I - M diag((y - r) / m)),
+    m_l = sum_k y_k M[k, l] (Good's formula; its determinant is affine in each r_l alone). The
+    roots are independent across streams, so the expectation of the determinant is the
+    determinant at the weighted means rbar_l: log P = sum_l log Z_l + log det(I - M diag(u)),
+    Z_l = sum_r NB(r; lam_l, phi_l) Pois(y_l - r; m_l), u_l = (y_l - rbar_l) / m_l; O(sum y)
+    work. Writes the derivatives in lam, M and phi into ``d_lam``, ``d_M``, ``d_phi``;
+    ``digamma_phi`` is psi(phi) per stream; ``weights`` and ``psis`` are scratch of length >= max
+    y + 1, ``work`` scratch of shape (5, K)."""
+    K = y.shape[0]
+    u, du_lam, du_phi, du_m, dz_m = work[0], work[1], work[2], work[3], work[4]
+    for l in range(K):
+        u[l] = 0.0
+        du_lam[l] = 0.0
+        du_phi[l] = 0.0
+        du_m[l] = 0.0
+    logp = 0.0
+    for l in range(K):
+        n = int(y[l])
+        m = 0.0
+        for k in range(K):
+            m += y[k] * M[k, l]
+        a, b = phi[l], lam[l]
+        log_q = math.log(a / (a + b))  # log P(root count 0) / phi
+        if n == 0:
+            logp += a * log_q - m
+            d_lam[l] = -a / (a + b)
+            d_phi[l] = log_q + b / (a + b)
+            dz_m[l] = -1.0
+            continue
+        if m <= 0.0:  # no same-day parents possible: every event is a root
+            lnb = (math.lgamma(n + a) - math.lgamma(a) - math.lgamma(n + 1.0)
+                   + a * log_q + n * math.log(b / (a + b)))
+            logp += lnb
+            d_lam[l] = n / b - (n + a) / (a + b)
+            psi_n = digamma_phi[l]
+            for r in range(n):
+                psi_n += 1.0 / (r + a)
+            d_phi[l] = psi_n - digamma_phi[l] + log_q + 1.0 - (n + a) / (a + b)
+            u[l] = n * (a + b) / ((n - 1.0 + a) * b)  # the limit m -> 0 of (y - rbar) / m
+            dz_m[l] = u[l] - 1.0
+            continue
+        log_p = math.log(b / (a + b))
+        log_m = math.log(m)
+        # log weights NB(r) Pois(n - r; m), r = 0..n, by the ratio of successive terms
+        lw = a * log_q + n * log_m - m - math.lgamma(n + 1.0)
+        top = lw
+        psi = digamma_phi[l]
+        for r in range(n + 1):
+            weights[r] = lw
+            psis[r] = psi
+            if lw > top:
+                top = lw
+            if r < n:
+                lw += math.log((r + a) * (n - r)) - math.log(r + 1.0) + log_p - log_m
+                psi += 1.0 / (r + a)
+        total = 0.0
+        first = 0.0
+        for r in range(n + 1):
+            weights[r] = math.exp(weights[r] - top)
+            total += weights[r]
+            first += r * weights[r]
+        rbar = first / total
+        var = 0.0
+        e_psi = 0.0
+        cov_psi = 0.0
+        for r in range(n + 1):
+            w = weights[r] / total
+            var += w * (r - rbar) * (r - rbar)
+            e_psi += w * psis[r]
+            cov_psi += w * (r - rbar) * psis[r]
+        logp += top + math.log(total)
+        d_lam[l] = rbar * (1.0 / b - 1.0 / (a + b)) - a / (a + b)
+        d_phi[l] = e_psi - digamma_phi[l] + log_q + 1.0 - (rbar + a) / (a + b)
+        dz_m[l] = (n - rbar) / m - 1.0
+        u[l] = (n - rbar) / m
+        du_lam[l] = -var * a / (b * (a + b)) / m
+        du_phi[l] = -(cov_psi - var / (a + b)) / m
+        du_m[l] = var / (m * m) - u[l] / m
+    # log det G, G = I - M diag(u); t_l = d log det / d u_l = -(G^-1 M)_ll, and the direct
+    # d log det / d M[k, l] = -(G^-1)_lk u_l
+    if K == 1:
+        det = 1.0 - M[0, 0] * u[0]
+        logp += math.log(det) if det > 0.0 else -np.inf
+        t = -M[0, 0] / det
+        d_lam[0] += t * du_lam[0]
+        d_phi[0] += t * du_phi[0]
+        d_M[0, 0] = y[0] * (dz_m[0] + t * du_m[0]) - u[0] / det
+        return logp
+    if K == 2:
+        g00, g01 = 1.0 - M[0, 0] * u[0], -M[0, 1] * u[1]
+        g10, g11 = -M[1, 0] * u[0], 1.0 - M[1, 1] * u[1]
+        det = g00 * g11 - g01 * g10
+        logp += math.log(det) if det > 0.0 else -np.inf
+        i00, i01, i10, i11 = g11 / det, -g01 / det, -g10 / det, g00 / det
+        t0 = -(i00 * M[0, 0] + i01 * M[1, 0])
+        t1 = -(i10 * M[0, 1] + i11 * M[1, 1])
+        d_lam[0] += t0 * du_lam[0]
+        d_lam[1] += t1 * du_lam[1]
+        d_phi[0] += t0 * du_phi[0]
+        d_phi[1] += t1 * du_phi[1]
+        a0, a1 = dz_m[0] + t0 * du_m[0], dz_m[1] + t1 * du_m[1]
+        d_M[0, 0] = y[0] * a0 - i00 * u[0]
+        d_M[1, 0] = y[1] * a0 - i01 * u[0]
+        d_M[0, 1] = y[0] * a1 - i10 * u[1]
+        d_M[1, 1] = y[1] * a1 - i11 * u[1]
+        return logp
+    G = np.empty((K, K))
+    for k in range(K):
+        for l in range(K):
+            G[k, l] = (1.0 if k == l else 0.0) - M[k, l] * u[l]
+    logdet, inv = _logdet_inverse(G)
+    logp += logdet
+    for l in range(K):
+        t = 0.0
+        for k in range(K):
+            t -= inv[l, k] * M[k, l]
+        d_lam[l] += t * du_lam[l]
+        d_phi[l] += t * du_phi[l]
+        for k in range(K):
+            d_M[k, l] = y[k] * (dz_m[l] + t * du_m[l]) - inv[l, k] * u[l]
     return logp
 
 
@@ -452,11 +584,12 @@ def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_ver
     A NaN count is a missing day: no term, and its expected count Lam (given the past, under
     the parameters) excites the days after it, so the gradient follows Lam through the days
     after it too. ``observation`` is POISSON or NEGATIVE_BINOMIAL (then ``dispersion[k]``
-    phi_k > 0 per stream). With ``cascade = 1`` (Poisson only) a day whose cells are all
-    ordinary is one joint term of its K counts under the within-day cascade
-    (:func:`cascade_term`: roots Poisson(Lam), each event's same-day children Poisson with
-    means ``alpha_{i,k}(d) s``, ``s = 1 - (1 - r) / omega`` the share of a uniformly placed
-    parent's offspring that fall on its own day); other days keep the cells' own terms. Returns ``(logp, g_mu_log, g_truce_effect, g_mu_verification,
+    phi_k > 0 per stream). With ``cascade = 1`` a day whose cells are all ordinary is one
+    joint term of its K counts under the within-day cascade (:func:`cascade_term`, or
+    :func:`cascade_nb_term` for negative-binomial roots: roots Poisson(Lam) or NB(Lam, phi_k),
+    each event's same-day children Poisson with means ``alpha_{i,k}(d) s``, ``s = 1 - (1 - r)
+    / omega`` the share of a uniformly placed parent's offspring that fall on its own day);
+    other days keep the cells' own terms. Returns ``(logp, g_mu_log, g_truce_effect, g_mu_verification,
     g_mu_tier, g_mu_covariate, g_branching, g_ev_self, g_ev_cross, g_excite_tier, g_decay,
     g_dispersion)``.
     """
@@ -495,6 +628,16 @@ def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_ver
     same_day = np.empty((K, K))
     d_lam = np.empty(K)
     d_same = np.empty((K, K))
+    d_phi = np.empty(K)
+    most = 0.0  # scratch of the negative-binomial cascade: one slot per root count of a day
+    if cascade == 1 and observation == NEGATIVE_BINOMIAL:
+        for d in range(D):
+            for k in range(K):
+                if counts[d, k] > most:  # NaN compares false
+                    most = counts[d, k]
+    weights = np.empty(int(most) + 1)
+    psis = np.empty(int(most) + 1)
+    work = np.empty((5, K))
     lg_phi = np.zeros(K)
     dg_phi = np.zeros(K)
     if observation == NEGATIVE_BINOMIAL:
@@ -525,7 +668,13 @@ def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_ver
                     dy[k] = 0.0
                     for i in range(K):
                         same_day[i, k] = branching[i, k] * fac[s, i, k] * share
-                logp += cascade_term(y_day, lam_day, same_day, d_lam, d_same)
+                if observation == NEGATIVE_BINOMIAL:
+                    logp += cascade_nb_term(y_day, lam_day, same_day, dispersion, dg_phi, d_lam, d_same, d_phi,
+                                            weights, psis, work)
+                    for k in range(K):
+                        g_disp[k] += d_phi[k]
+                else:
+                    logp += cascade_term(y_day, lam_day, same_day, d_lam, d_same)
                 for k in range(K):
                     w[d, k] = d_lam[k]
                     g_eta_mu[s, k] += d_lam[k] * mu_seg[s, k]

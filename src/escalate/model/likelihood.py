@@ -17,11 +17,10 @@ from escalate.model.kernels import (
     exact_loglik_grad,
 )
 from escalate.model.parameters import kernel_order, normalize_params
+from escalate.model.spec import DAILY_LIKELIHOODS
 
 OBSERVATIONS = {"poisson": POISSON, "negative_binomial": NEGATIVE_BINOMIAL}
 
-#: The daily likelihoods: MODEL.md 3b as written, and the within-day cascade (docs/model.md).
-DAILY_LIKELIHOODS = ("no_same_day", "cascade")
 
 #: The parameters the compiled kernels take, in their argument order: the kernels' contract,
 #: which the registry's ``kernel_slot`` order must match.
@@ -101,7 +100,7 @@ def n_tiers_for(params: Mapping, n_tiers_observed: int) -> int:
 
 
 def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
-                   observation: str = "poisson", daily_likelihood: str = "no_same_day"):
+                   observation: str = "poisson", daily_likelihood: str = "cascade"):
     """Log-likelihood at a dict of MODEL.md-named parameters: exact (3a) or daily (3b).
 
     Parameters
@@ -118,10 +117,10 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
         Also return a dict of gradients with the same names and shapes.
     observation : {"poisson", "negative_binomial"}
         Daily data only: the count distribution (variance Lam + Lam^2 / dispersion for the NB).
-    daily_likelihood : {"no_same_day", "cascade"}
-        Daily data only: "no_same_day" (MODEL.md 3b: offspring count from the day after their
-        parent's) or "cascade" (the day's counts jointly, same-day offspring included:
-        docs/model.md; Poisson only).
+    daily_likelihood : {"cascade", "no_same_day"}
+        Daily data only: "cascade" (the default: the day's counts jointly, same-day offspring
+        included; docs/model.md) or "no_same_day" (MODEL.md 3b as written: offspring count
+        from the day after their parent's; kept for comparison).
 
     Returns
     -------
@@ -132,8 +131,6 @@ def log_likelihood(data: TruceData, params: Mapping, *, gradient: bool = False,
         raise ParameterError(f"observation must be one of {sorted(OBSERVATIONS)}, got {observation!r}")
     if daily_likelihood not in DAILY_LIKELIHOODS:
         raise ParameterError(f"daily_likelihood must be one of {list(DAILY_LIKELIHOODS)}, got {daily_likelihood!r}")
-    if daily_likelihood == "cascade" and observation != "poisson":
-        raise ParameterError("the cascade daily likelihood is Poisson only (its negative binomial is not built yet)")
     ready = prepared(data)
     K, J, C = ready.K, ready.J, ready.C
     P = n_tiers_for(params, ready.n_tiers_observed)

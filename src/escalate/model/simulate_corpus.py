@@ -38,7 +38,8 @@ DEFAULT_TRUTH = {
 def simulate_corpus(n_truces: int = 300, n_groups: int = 24, *, truth=None, event_share: float = 0.5,
                     history_days: int = 60, max_days: int = 400, seed: int = 0,
                     bins=DEFAULT_BINS, covariates=("written", "mediated"),
-                    cutoff="2012-01-01", fixed_share: float = 0.4) -> tuple[Corpus, dict]:
+                    cutoff="2012-01-01", fixed_share: float = 0.4,
+                    daily_likelihood: str = "cascade") -> tuple[Corpus, dict]:
     """A corpus simulated from ``truth`` (default :data:`DEFAULT_TRUTH`).
 
     Parameters
@@ -61,6 +62,10 @@ def simulate_corpus(n_truces: int = 300, n_groups: int = 24, *, truth=None, even
         Names of the static binary covariates (the length of ``hazard_covariate``).
     fixed_share : float
         Share of truces with a fixed term (3 to 119 days), after which they expire.
+    daily_likelihood : {"cascade", "no_same_day"}
+        The day law the counts follow, as the spec's key of that name: "cascade" (the default)
+        adds each day's same-day descendants (every event begets Poisson(branching s) more that
+        day, s = 1 - (1 - e^-decay) / decay); "no_same_day" is MODEL.md 3b as written.
 
     Returns
     -------
@@ -76,6 +81,7 @@ def simulate_corpus(n_truces: int = 300, n_groups: int = 24, *, truth=None, even
     r = math.exp(-truth["decay"])
     c_kernel = (1 - r) ** 2 / truth["decay"]
     alpha = float(truth["branching"][0, 0])
+    same_day = alpha * (1 - (1 - r) / truth["decay"]) if daily_likelihood == "cascade" else 0.0
     n_tiers = len(truth["hazard_tier"]) + 1
     truces, counts = [], []
     for j in range(n_truces):
@@ -98,7 +104,10 @@ def simulate_corpus(n_truces: int = 300, n_groups: int = 24, *, truth=None, even
         trailing = list(hist[-7:])
         for d in range(horizon):
             lam = mu + c_kernel * state
-            y = float(rng.poisson(lam))
+            y = generation = float(rng.poisson(lam))
+            while generation and same_day:  # the day's same-day descendants, brood by brood
+                generation = float(rng.poisson(same_day * generation))
+                y += generation
             c = sum(trailing[-7:])
             eta = truth["hazard_baseline"][day_bins(d, bins)] + eta_static + truth["hazard_feedback"] * math.log1p(c)
             days.append(y)

@@ -49,7 +49,9 @@ TIME_RESOLUTIONS = ("exact", "day")
 #: How truce effects enter with J > 1 truces (MODEL.md 2: partial pooling, non-centred).
 TRUCE_EFFECTS = ("non_centred", "centred", "none")
 OBSERVATIONS = ("poisson", "negative_binomial")
-DAILY_LIKELIHOODS = ("no_same_day", "cascade")
+#: Day-resolution likelihoods: the within-day cascade (the default, docs/model.md) and MODEL.md
+#: 3b as written (offspring from the day after their parent's; kept for comparison).
+DAILY_LIKELIHOODS = ("cascade", "no_same_day")
 #: Group pooling of the violence model's baseline (MODEL.md 6): off, non-centred or centred
 #: (centred mixes better when every group has many days of data).
 GROUP_EFFECTS = ("none", "non_centred", "centred")
@@ -102,6 +104,25 @@ class Prior:
     def to_dict(self) -> dict[str, Any]:
         """The TOML/JSON form: ``{"dist": ..., **params}``."""
         return {"dist": self.dist, **dict(self.params)}
+
+    def sd(self) -> float | None:
+        """The prior's standard deviation; None where it is infinite (StudentT with nu <= 2) or
+        depends on the data (a LogNormal with a symbolic mu)."""
+        p = dict(self.params)
+        if self.dist in ("Normal", "StudentT") or "mu" not in p or isinstance(p["mu"], float):
+            if self.dist == "Normal":
+                return p["sigma"]
+            if self.dist == "HalfNormal":
+                return p["sigma"] * math.sqrt(1.0 - 2.0 / math.pi)
+            if self.dist == "LogNormal":
+                return math.sqrt(math.expm1(p["sigma"] ** 2)) * math.exp(p["mu"] + p["sigma"] ** 2 / 2)
+            if self.dist == "Gamma":
+                return math.sqrt(p["alpha"]) / p["beta"]
+            if self.dist == "Exponential":
+                return 1.0 / p["lam"]
+            if self.dist == "StudentT" and p["nu"] > 2:
+                return p["sigma"] * math.sqrt(p["nu"] / (p["nu"] - 2.0))
+        return None
 
 
 @dataclass(frozen=True)
@@ -192,10 +213,11 @@ class ModelSpec:
         Which likelihood: exact event times (MODEL.md 3a) or daily counts (3b).
     observation : {"poisson", "negative_binomial"}
         Observation model of the daily likelihood.
-    daily_likelihood : {"no_same_day", "cascade"}
-        Day resolution: "no_same_day" (MODEL.md 3b as written: offspring count from the day
-        after their parent's) or "cascade" (each day's counts jointly, same-day excitation
-        included; Poisson only for now; docs/model.md).
+    daily_likelihood : {"cascade", "no_same_day"}
+        Day resolution: "cascade" (the default: each day's counts jointly, same-day
+        excitation included, Poisson or negative-binomial roots; docs/model.md) or
+        "no_same_day" (MODEL.md 3b as written: offspring count from the day after their
+        parent's, which biases branching upwards; kept for comparison).
     baseline_covariates : tuple of str
         Further numeric covariate columns entering the log baseline (``mu_covariate``).
     excitation : bool
@@ -232,7 +254,7 @@ class ModelSpec:
     penalty_tiers: int = 4
     time_resolution: str = "exact"
     observation: str = "poisson"
-    daily_likelihood: str = "no_same_day"
+    daily_likelihood: str = "cascade"
     baseline_covariates: tuple[str, ...] = ()
     truce_effects: str = "non_centred"
     excitation: bool = True
@@ -302,9 +324,9 @@ class ModelSpec:
         kw["time_resolution"] = _choice(raw, "time_resolution", TIME_RESOLUTIONS, source)
         kw["observation"] = _choice(raw, "observation", OBSERVATIONS, source)
         kw["daily_likelihood"] = _choice(raw, "daily_likelihood", DAILY_LIKELIHOODS, source)
-        if kw["daily_likelihood"] == "cascade" and (kw["time_resolution"] != "day" or kw["observation"] != "poisson"):
-            raise SpecError(f"{source}: daily_likelihood = \"cascade\" needs time_resolution = \"day\" and "
-                            f"observation = \"poisson\" (its negative binomial is not built yet)")
+        if "daily_likelihood" in raw and kw["time_resolution"] != "day":
+            raise SpecError(f"{source}: 'daily_likelihood' applies to time_resolution = \"day\" only; "
+                            f"remove it, or set time_resolution = \"day\"")
         kw["baseline_covariates"] = tuple(_str_list(raw, "baseline_covariates", source))
         kw["truce_effects"] = _choice(raw, "truce_effects", TRUCE_EFFECTS, source)
         kw["excitation"] = _typed(raw, "excitation", bool, source, True)
@@ -405,7 +427,7 @@ class ModelSpec:
             out["group_effects"] = self.group_effects
         if not self.violence:
             out["violence"] = False
-        if self.daily_likelihood != "no_same_day":  # only when not the default (spec ids stay)
+        if self.time_resolution == "day":  # always for day specs: a day spec's id names its likelihood
             out["daily_likelihood"] = self.daily_likelihood
         if not self.fix_unidentified:  # only when not the default: spec ids from before it stay
             out["fix_unidentified"] = False
@@ -430,6 +452,12 @@ class ModelSpec:
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) of :meth:`to_dict`."""
         return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def same_day_cascade(self) -> bool:
+        """True when the likelihood (and so every simulator) adds each day's same-day offspring:
+        a day-resolution spec with the cascade daily likelihood."""
+        return self.time_resolution == "day" and self.daily_likelihood == "cascade"
 
     @property
     def spec_id(self) -> str:

@@ -117,11 +117,7 @@ def build_content(fit, forecast, command: str | None = None) -> Content:
                  if k in kernel_order()}
         t["goodness_of_fit"] = time_rescaling_test(data, point).assign(test="time rescaling, KS vs Exp(1)")
     else:
-        if spec.daily_likelihood == "cascade":
-            t["goodness_of_fit"] = pd.DataFrame([{"test": "randomised PIT", "note": "not built yet for the cascade "
-                                                  "daily likelihood; see the posterior predictive checks"}])
-        else:
-            t["goodness_of_fit"] = pit_test(randomized_pit(fit, draws=200)).assign(test="randomised PIT, KS vs U(0,1)")
+        t["goodness_of_fit"] = pit_test(randomized_pit(fit, draws=200)).assign(test="randomised PIT, KS vs U(0,1)")
     t["posterior_predictive"] = posterior_predictive_check(fit, draws=100)
     # what the priors alone imagine for these truces (MODEL.md 2), beside what the data taught
     t["prior_predictive"] = prior_predictive(spec, data=data, n=200, seed=0, collapse=forecast.rules).summary()
