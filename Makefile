@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-real test test-fast bench clean browser
+.PHONY: demo demo-real test test-fast bench clean browser tick-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $$(scripts/find-python312) -m venv $(VENV)
@@ -39,6 +39,12 @@ bench: $(STAMP)
 	$(PY) benchmarks/likelihood.py
 	$(PY) benchmarks/daily.py
 	$(PY) benchmarks/forecast.py
+
+# tick (benchmarks/tick_compare.py) has no wheels for Python 3.12: its own Python 3.11 venv.
+TICK_PYTHON ?= python3.11
+tick-venv:
+	@test -x .venv-tick/bin/python || $(TICK_PYTHON) -m venv .venv-tick
+	.venv-tick/bin/python -m pip install --quiet tick numpydoc  # tick reads its attributes from numpydoc docstrings
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

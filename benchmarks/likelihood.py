@@ -1,20 +1,25 @@
 """Benchmark: exact-time logp + gradient per call, and the full fit of the recovery data.
 
-Run: .venv/bin/python benchmarks/likelihood.py [--no-fit]
+Run: .venv/bin/python benchmarks/likelihood.py [--no-fit] [--fit-sizes 10000,100000]
 
 Prints, for K = 2 streams with the decay free, the time per logp+gradient call of
 (a) the numba kernel called directly, (b) the compiled PyTensor function the samplers call
 (numba backend), at N = 1k, 10k, 100k events; an O(N^2) numpy reference at 1k; and ratios
-(reference / kernel, and 100k / 10k for linearity). Then the recovery fit (4 chains x 1000
-draws) with ESS per second of the slowest parameter.
+(reference / kernel, and 100k / 10k for linearity). Then ``escalate.fit`` (4 chains x 1000
+draws, compile included) of the embedded synthetic example and of ``make_data`` at each
+``--fit-sizes`` (default 10,000 events; the issue-17 targets: 10k under 20 s at >= 60 ESS/s,
+100k under 3 minutes), with ESS per second of the slowest parameter.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +28,9 @@ import escalate
 from escalate.model.kernels import exact_loglik_grad
 from escalate.model.likelihood import kernel_data
 from escalate.model.parameters import Dims, kernel_order, normalize_params
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import per_call  # noqa: E402  (re-exported: the other benchmarks import it from here)
 
 PARAMS = {"mu_log": np.log([0.6, 0.4]), "branching": np.array([[0.3, 0.2], [0.25, 0.2]]),
           "decay": 0.8, "excite_verification_cross": -0.5, "excite_tier": [0.2], "mu_tier": [-0.1],
@@ -40,27 +48,6 @@ def make_data(n_events: int, seed: int = 0) -> escalate.TruceData:
 
     T = n_events / 2.0
     return run(T * n_events / len(run(T).events))
-
-
-def per_call(fn, min_time: float = 0.5) -> float:
-    """Seconds per call: best of 5 batches, each running at least min_time / 5."""
-    fn()
-    n, t = 1, 0.0
-    while True:
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        t = time.perf_counter() - start
-        if t > min_time / 5:
-            break
-        n *= 2
-    best = t / n
-    for _ in range(4):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n)
-    return best
 
 
 def reference_logp(data, p) -> float:
@@ -128,34 +115,47 @@ def bench_likelihood() -> dict:
     return rows
 
 
-def bench_fit() -> None:
-    from pathlib import Path
+def exact_spec(data) -> escalate.ModelSpec:
+    """The bundled default spec for :func:`make_data`'s events (two tiers, one truce)."""
+    return escalate.ModelSpec.from_dict({**escalate.ModelSpec.bundled("truce-hawkes").to_dict(),
+                                         "streams": list(data.streams), "penalty_tiers": 2, "truce_effects": "none"})
 
+
+def bench_fit(sizes=(10_000,)) -> None:
+    """``escalate.fit`` as a user calls it, 4 chains x (1000 tune + 1000 draws), compile
+    included: the embedded synthetic example, then ``make_data(n)`` for each size."""
     import arviz as az
 
     from escalate.datasets import synthetic
 
-    data = synthetic()
-    spec = escalate.ModelSpec.from_toml(Path(__file__).resolve().parents[1] / "models" / "truce-hawkes.toml")
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = escalate.fit(data, spec, draws=1000, tune=1000, chains=4, seed=11)
-    elapsed = time.perf_counter() - start
-    ess = az.ess(result.tree, var_names=result.parameter_names, method="bulk").to_dataset()
-    worst = min((float(ess[v].min()), v) for v in ess.data_vars)
-    print(f"recovery fit: {len(data.events)} events, 4 chains x (1000 tune + 1000 draws), nutpie: "
-          f"{elapsed:.1f} s wall (compile included); slowest parameter {worst[1]}: bulk ESS "
-          f"{worst[0]:.0f}, {worst[0] / elapsed:.1f} ESS/s; diagnostics {result.diagnostics.verdict}")
+    cases = [("embedded synthetic example", synthetic(), None)]
+    cases += [(f"make_data({n:,d})", data, exact_spec(data)) for n in sizes for data in [make_data(n)]]
+    for label, data, spec in cases:
+        spec = spec or escalate.ModelSpec.bundled("truce-hawkes")
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = escalate.fit(data, spec, draws=1000, tune=1000, chains=4, seed=11)
+        elapsed = time.perf_counter() - start
+        ess = az.ess(result.tree, var_names=result.parameter_names, method="bulk").to_dataset()
+        worst = min((float(np.nanmin(ess[v].values)), v) for v in ess.data_vars)
+        print(f"fit, {label}: {len(data.events):,d} events, 4 chains x (1000 tune + 1000 draws), nutpie "
+              f"({json.loads(result.tree.attrs['run'])['mass_matrix']} mass matrix): {elapsed:.1f} s wall (compile included); slowest "
+              f"parameter {worst[1]}: bulk ESS {worst[0]:.0f}, {worst[0] / elapsed:.1f} ESS/s; diagnostics "
+              f"{result.diagnostics.verdict}", flush=True)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-fit", action="store_true", help="skip the full fit")
+    parser.add_argument("--no-fit", action="store_true", help="skip the full fits")
+    parser.add_argument("--fit-sizes", default="10000",
+                        help="event counts of the make_data fits (comma-separated; e.g. 10000,100000)")
     args = parser.parse_args(argv)
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     bench_likelihood()
     if not args.no_fit:
-        bench_fit()
+        bench_fit(tuple(int(n) for n in args.fit_sizes.split(",")))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 0
 
 

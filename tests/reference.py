@@ -31,6 +31,19 @@ def _state_at(cov: pd.DataFrame, truce_id, t, streams):
     return v, [tiers[s] for s in streams], x
 
 
+def _states_of(cov: pd.DataFrame, truce_id, streams):
+    """:func:`_state_at` for one truce, each time read from the rows once (the references
+    ask for the same times over and over)."""
+    cache = {}
+
+    def state(t):
+        if t not in cache:
+            cache[t] = _state_at(cov, truce_id, t, streams)
+        return cache[t]
+
+    return state
+
+
 def exact_loglik(data, params) -> float:
     """MODEL.md 3a, term by term, with a double loop over events."""
     streams = list(data.streams)
@@ -46,15 +59,16 @@ def exact_loglik(data, params) -> float:
         ev = data.events[data.events["truce_id"] == truce_id]
         times = ev["time"].tolist()
         ks = [streams.index(s) for s in ev["stream"]]
+        state = _states_of(data.covariates, truce_id, streams)
 
         def mu(t, k):
-            v, tiers, x = _state_at(data.covariates, truce_id, t, streams)
+            v, tiers, x = state(t)
             eta = params["mu_log"][k] + te[j, k] + params.get("mu_verification", 0.0) * v + mt[tiers[k]]
             eta += sum(b * xi for b, xi in zip(beta, x))
             return math.exp(eta)
 
         def alpha(i, k, s):
-            v, tiers, _ = _state_at(data.covariates, truce_id, s, streams)
+            v, tiers, _ = state(s)
             ev_ = params.get("excite_verification_self", 0.0) if i == k else params.get("excite_verification_cross", 0.0)
             return params["branching"][i][k] * math.exp(ev_ * v + et[tiers[k]])
 
@@ -131,15 +145,17 @@ def daily_loglik(data, params, observation="poisson", daily_likelihood="no_same_
                 if "span" in c else {})
         first = min(d for d, _ in y) if y else 0
         lam_of = {}
+        state = _states_of(data.covariates, truce_id, streams)
+
         for d in range(min(first, 0), D):
             lams = []
             for k in range(K):
-                v, tiers, x = _state_at(data.covariates, truce_id, max(d, 0), streams)
+                v, tiers, x = state(max(d, 0))
                 eta = params["mu_log"][k] + te[j, k] + params.get("mu_verification", 0.0) * v + mt[tiers[k]]
                 eta += sum(b * xi for b, xi in zip(beta, x))
                 lam = math.exp(eta)
                 for d2 in range(min(first, 0), d):
-                    v2, tiers2, _ = _state_at(data.covariates, truce_id, max(d2, 0), streams)
+                    v2, tiers2, _ = state(max(d2, 0))
                     for i in range(K):
                         e = params.get("excite_verification_self", 0.0) if i == k else params.get("excite_verification_cross", 0.0)
                         alpha = params["branching"][i][k] * math.exp(e * v2 + et[tiers2[k]])
@@ -148,7 +164,7 @@ def daily_loglik(data, params, observation="poisson", daily_likelihood="no_same_
             cells = [(d, s) for s in streams]
             if (daily_likelihood == "cascade" and d >= 0 and all(not math.isnan(y[c]) for c in cells)
                     and all(span.get(c, 1.0) == 1.0 for c in cells)):
-                v, tiers, _ = _state_at(data.covariates, truce_id, d, streams)
+                v, tiers, _ = state(d)
                 share = 1 - (1 - math.exp(-om)) / om
                 M = np.array([[params["branching"][i][k] * math.exp(
                     (params.get("excite_verification_self", 0.0) if i == k else params.get("excite_verification_cross", 0.0))

@@ -11,6 +11,8 @@ from pymc.testing import mock_sample_setup_and_teardown
 import escalate
 from escalate.errors import FileFormatError, SpecError
 from escalate.inference.diagnostics import DiagnosticsWarning
+from escalate.inference.sampling import mass_matrix
+from escalate.model.build import build_model
 
 mock_pymc_sample = pytest.fixture(scope="function")(mock_sample_setup_and_teardown)
 
@@ -68,6 +70,7 @@ def test_fit_on_mocked_draws_round_trips(small_data, spec, mock_pymc_sample, tmp
     assert post["spectral_radius"].sizes["state"] == len(small_data.segments.states()[2])
     attrs = result.tree.attrs
     assert attrs["format_version"] == 1 and json.loads(attrs["run"])["seed"] == 3
+    assert json.loads(attrs["run"])["mass_matrix"] == "diag"  # its truce effects are pooled
     assert attrs["data_hash"] == small_data.data_hash and attrs["spec_id"] == spec.spec_id
     summary = result.summary(ci_prob=0.9)
     assert {"eti90_lb", "eti90_ub", "r_hat", "ess_bulk"} <= set(summary.columns)
@@ -84,6 +87,21 @@ def test_fit_on_mocked_draws_round_trips(small_data, spec, mock_pymc_sample, tmp
     np.testing.assert_array_equal(loaded.data.segments.tier, small_data.segments.tier)
     result.save(path)  # overwriting an existing save is atomic
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_the_mass_matrix_is_diagonal_for_non_centred_pooling_and_low_rank_otherwise(small_data):
+    pooled_spec = escalate.ModelSpec.from_dict({"penalty_tiers": 3})
+    pooled = build_model(small_data, pooled_spec)
+    assert "truce_sd" in pooled.named_vars
+    assert mass_matrix(pooled_spec, pooled, "nutpie") == "diag"
+    assert mass_matrix(pooled_spec, pooled, "pymc") == "diag"
+    unpooled_spec = escalate.ModelSpec.from_dict({"penalty_tiers": 3, "truce_effects": "none"})
+    assert mass_matrix(unpooled_spec, build_model(small_data, unpooled_spec), "nutpie") == "low_rank"
+    asked = escalate.ModelSpec.from_dict({"penalty_tiers": 3, "sampler": {"adaptation": "low_rank"}})
+    assert mass_matrix(asked, pooled, "nutpie") == "low_rank"
+    assert mass_matrix(asked, pooled, "numpyro") == "diag"
+    centred_spec = escalate.ModelSpec.from_dict({"penalty_tiers": 3, "truce_effects": "centred"})
+    assert mass_matrix(centred_spec, build_model(small_data, centred_spec), "nutpie") == "low_rank"
 
 
 def test_failed_diagnostics_warn_visibly(small_data, spec, mock_pymc_sample):

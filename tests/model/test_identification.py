@@ -78,7 +78,11 @@ def test_a_fit_holds_them_at_zero_and_its_diagnostics_and_summary_say_so():
     assert np.isfinite(fit.diagnostics.max_rhat)  # the constants are not counted as stuck chains
     table = fit.summary()
     assert table.loc["mu_verification", "basis"].startswith("held at 0")
-    assert table.loc["excite_tier[1]", "basis"] == "data"
+    # tier 1 is sampled: not held. Whether its six events contract it past the prior-driven
+    # threshold (posterior variance 20% below the prior's) is chance at 2 x 200 draws; the
+    # baseline's is not (its posterior sd is about a third of the prior's)
+    assert not table.loc["excite_tier[1]", "basis"].startswith("held")
+    assert table.loc["mu_log[x]", "basis"] == "data"
     free = escalate.fit(d, spec(fix_unidentified=False), draws=200, tune=200, chains=2, seed=2)
     assert float(free.tree["posterior"]["mu_verification"].std()) > 0.5  # on its prior, Normal(0, 1)
     assert not free.identification.fixed

@@ -28,6 +28,22 @@ def test_matches_reference(K, J):
         assert got == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
+def test_intensities_far_from_one_neither_overflow_nor_underflow():
+    """The kernel sums log lambda as the log of running products: intensities of 1e-300 (logged
+    on their own) and 1e-109 (whose products leave the safe range every second event) must
+    give the reference's sum exactly as intensities near 1 do."""
+    rng = np.random.default_rng(11)
+    events, truces, covs = random_tables(rng, K=3, J=2, n_per_truce=60, extra=True)
+    data = escalate.TruceData.from_frames(events, truces, covs)
+    params = random_params(rng, 3, 2, C=1)
+    params["mu_log"] = np.array([-690.0, -250.0, 0.0])
+    params["branching"] = np.array([[0.0, 0.0, 0.2], [0.0, 0.0, 0.3], [0.0, 0.0, 0.4]])
+    got = escalate.log_likelihood(data, params)
+    want = exact_loglik(data, params)
+    assert np.isfinite(got) and got < -20_000  # some 40 events of each tiny stream
+    assert got == pytest.approx(want, rel=1e-12)
+
+
 @pytest.mark.parametrize("K,J", [(1, 1), (2, 3), (3, 1)])
 def test_gradient_matches_finite_differences(K, J):
     rng = np.random.default_rng(7 * K + J)

@@ -25,6 +25,15 @@ def test_defaults_follow_model_md():
     assert spec.sampler.chains == 4
 
 
+def test_the_mass_matrix_is_chosen_per_model_unless_the_spec_says():
+    assert ModelSpec.from_dict({}).sampler.adaptation == "auto"
+    assert ModelSpec.from_dict({"sampler": {"sampler": "pymc"}}).sampler.adaptation == "auto"
+    with pytest.raises(SpecError, match="needs sampler = 'nutpie'"):
+        ModelSpec.from_dict({"sampler": {"sampler": "numpyro", "adaptation": "low_rank"}})
+    with pytest.raises(SpecError, match="'auto' \\(the default\\), 'diag' or 'low_rank'"):
+        ModelSpec.from_dict({"sampler": {"adaptation": "dense"}})
+
+
 def _write(tmp_path, text):
     path = tmp_path / "spec.toml"
     path.write_text(text)

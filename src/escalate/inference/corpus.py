@@ -68,8 +68,8 @@ def fit_corpus(corpus: Corpus, spec: ModelSpec, *, draws: int | None = None, tun
     the violence model where the corpus has event data; arguments as :func:`escalate.fit`."""
     corpus = corpus if spec.violence else corpus.without_events()  # the hazard alone
     model = build_model(corpus, spec)
-    tree, sampler = sample_model(model, spec, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-                                 target_accept=target_accept, progressbar=progressbar, cores=cores)
+    tree, run = sample_model(model, spec, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                             target_accept=target_accept, progressbar=progressbar, cores=cores)
     events = corpus.event_data()
     if events is not None:
         tree = add_derived(tree, events)
@@ -79,7 +79,7 @@ def fit_corpus(corpus: Corpus, spec: ModelSpec, *, draws: int | None = None, tun
         "spec": spec.to_json(), "spec_id": spec.spec_id, "spec_source": spec.source,
         "data_hash": corpus.data_hash,
         "identification": (identification_for(events, spec) if events is not None else Identification()).to_json(),
-        "run": json.dumps({"seed": seed, "sampler": sampler, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run": json.dumps({"seed": seed, **run, "created": datetime.now(UTC).isoformat(timespec="seconds"),
                            "versions": library_versions()}, sort_keys=True),
     })
     result = CorpusFit(tree=tree, spec=spec, corpus=corpus)

@@ -49,9 +49,9 @@ def fit(data: TruceData, spec: ModelSpec, *, draws: int | None = None, tune: int
                           target_accept=target_accept, progressbar=progressbar, cores=cores)
     data = prepare_data(data, spec)
     model = build_model(data, spec)
-    tree, sampler = sample_model(model, spec, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
-                                 target_accept=target_accept, progressbar=progressbar, cores=cores)
-    tree = finalize_tree(tree, data, spec, {"seed": seed, "sampler": sampler})
+    tree, run = sample_model(model, spec, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
+                             target_accept=target_accept, progressbar=progressbar, cores=cores)
+    tree = finalize_tree(tree, data, spec, {"seed": seed, **run})
     result = Fit(tree=tree, spec=spec, data=data)
     warn_if_failed(result.diagnostics)
     return result

@@ -18,10 +18,11 @@ each event's intensity, a backward pass gives d log L / d a_m[k] = omega * G_k(m
 (1 - exp(-omega (T - t_m))) with G_k(m) = sum_{l: t_l > t_m, k_l = k} exp(-omega (t_l - t_m)) /
 lambda_l. Both passes are O(N K); the backward pass accumulates those adjoints per covariate
 segment and the chain rule to the parameters runs over segments, so logp and its full gradient
-cost O(N K) (below the O(N K^2) of the textbook recursion) with two transcendental functions
-per event (one exp, one log): excitation factors are tabulated per segment, the backward pass
-reuses the forward pass's decay factors, and the tails exp(-omega (T - t)) are their running
-product. Events at the same time do not excite each other (strict t_m < t_l): groups of tied
+cost O(N K) (below the O(N K^2) of the textbook recursion) with one transcendental function
+per event (an exp): excitation factors are tabulated per segment, the backward pass reuses the
+forward pass's decay factors, the tails exp(-omega (T - t)) are their running product, and
+sum log lambda_l is the log of running products of the intensities (one log per hundred or so
+events; benchmarks/tick_compare.py measures it against tick). Events at the same time do not excite each other (strict t_m < t_l): groups of tied
 times are handled together.
 
 Daily counts
@@ -146,7 +147,12 @@ def excitation_gradients(g_alpha, fac, branching, seg_verification, seg_tier, n_
     return g_branching, g_ev_self, g_ev_cross, g_excite_tier
 
 
-@njit(**JIT)
+#: Products of intensities stay within (PRODUCT_RANGE^-1, PRODUCT_RANGE): two such factors
+#: multiply without overflow or underflow.
+PRODUCT_RANGE = 1e150
+
+
+@njit(**JIT, fastmath={"contract"})
 def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
                       seg_truce, seg_start, seg_end, seg_verification, seg_tier, seg_extra,
                       mu_log, truce_effect, mu_verification, mu_tier, mu_covariate,
@@ -155,6 +161,11 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
 
     Returns ``(logp, g_mu_log[K], g_truce_effect[J, K], g_mu_verification, g_mu_tier[P-1],
     g_mu_covariate[C], g_branching[K, K], g_ev_self, g_ev_cross, g_excite_tier[P-1], g_decay)``.
+
+    sum_l log lambda_l is taken as the log of running products of the intensities, one log per
+    (typically) hundred events instead of one per event; a product leaving
+    (1 / PRODUCT_RANGE, PRODUCT_RANGE) is logged and restarted, and an intensity outside that
+    range is logged on its own, so nothing overflows or underflows.
     """
     N = times.shape[0]
     J = durations.shape[0]
@@ -182,15 +193,16 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
             for k in range(K):
                 alpha[s, i, k] = branching[i, k] * fac[s, i, k]
     mu_seg = np.exp(seg_eta)
-    lam = np.empty(N)
+    inv_lam = np.empty(N)
     edecay = np.empty(N)  # exp(-w (t_l - t_prev)) at the first event of each tie group
     state = np.empty(K)
     dstate = np.empty(K)
+    product = 1.0  # of intensities not yet logged
     # per (segment, source): sums over its events of (1 - tail) and (T - t) tail, and per
-    # (segment, source, target) the sum of d logp / d a_m[k]; chained to parameters at the end
+    # (segment, source, target) the sum of G_k over its events; chained to parameters at the end
     one_minus_tail = np.zeros((S, K))
     lag_tail = np.zeros((S, K))
-    g_alpha = np.zeros((S, K, K))
+    g_sum = np.zeros((S, K, K))
     for j in range(J):
         lo = truce_offsets[j]
         hi = truce_offsets[j + 1]
@@ -215,10 +227,18 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
                 k = streams[g]
                 s = event_segment[g]
                 mu = mu_seg[s, k]
-                lam[g] = mu + omega * state[k]
-                logp += np.log(lam[g])
-                g_eta_mu[s, k] += mu / lam[g]
-                g_decay += (state[k] - omega * dstate[k]) / lam[g]
+                lam = mu + omega * state[k]
+                inv = 1.0 / lam
+                inv_lam[g] = inv
+                if 1.0 / PRODUCT_RANGE < lam < PRODUCT_RANGE:
+                    product *= lam
+                    if not 1.0 / PRODUCT_RANGE < product < PRODUCT_RANGE:
+                        logp += np.log(product)
+                        product = 1.0
+                else:  # also a zero or NaN intensity, whose log is then the result's
+                    logp += np.log(lam)
+                g_eta_mu[s, k] += mu * inv
+                g_decay += (state[k] - omega * dstate[k]) * inv
                 g += 1
             for m in range(l, g):
                 i = streams[m]
@@ -227,7 +247,7 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
                     state[k] += alpha[s, i, k]
             t_prev = t
             l = g
-        # backward: G_k = sum over later events of stream k of e^{-w (t_l - t)} / lambda_l,
+        # backward: G_k = sum over later events of stream k of e^{-w (t_l - t)} / lambda_l;
         # d logp / d a_m[k] = w G_k - (1 - tail) with tail = e^{-w (T - t_m)}
         for k in range(K):
             state[k] = 0.0
@@ -250,17 +270,20 @@ def exact_loglik_grad(times, streams, event_segment, truce_offsets, durations,
                 one_minus_tail[s, i] += 1.0 - tail
                 lag_tail[s, i] += (T - t) * tail
                 for k in range(K):
-                    g_alpha[s, i, k] += omega * state[k] - (1.0 - tail)
+                    g_sum[s, i, k] += state[k]
             for m in range(l, g):
-                state[streams[m]] += 1.0 / lam[m]
+                state[streams[m]] += inv_lam[m]
             t_next = t
             g = l
+    logp += np.log(product)
 
+    g_alpha = np.empty((S, K, K))
     for s in range(S):  # the excitation compensator, per segment and source
         for i in range(K):
             for k in range(K):
                 logp -= alpha[s, i, k] * one_minus_tail[s, i]
                 g_decay -= alpha[s, i, k] * lag_tail[s, i]
+                g_alpha[s, i, k] = omega * g_sum[s, i, k] - one_minus_tail[s, i]
     g_branching, g_ev_self, g_ev_cross, g_excite_tier = excitation_gradients(
         g_alpha, fac, branching, seg_verification, seg_tier, excite_tier.shape[0])
     g_mu_log, g_truce_effect, g_mu_verification, g_mu_tier, g_mu_covariate = baseline_gradients(
@@ -341,6 +364,11 @@ def count_term(y, lam, observation, phi, lgamma_phi, digamma_phi):
     """log p(y | mean lam) and its derivatives in lam and in phi (Poisson or negative binomial
     with dispersion phi: variance lam + lam^2 / phi; ``lgamma_phi``, ``digamma_phi`` of phi
     precomputed)."""
+    if y == 0.0:  # most days of a sparse series: no log-gamma, no digamma
+        if observation == POISSON:
+            return -lam, -1.0, 0.0
+        log_ratio = -math.log1p(lam / phi)  # log(phi / (phi + lam))
+        return phi * log_ratio, -phi / (phi + lam), log_ratio + lam / (phi + lam)
     if observation == POISSON:
         return y * math.log(lam) - lam - math.lgamma(y + 1.0), y / lam - 1.0, 0.0
     log_den = math.log(phi + lam)
@@ -668,7 +696,19 @@ def daily_loglik_grad(counts, day_segment, day_offsets, span, seg_truce, seg_ver
                     dy[k] = 0.0
                     for i in range(K):
                         same_day[i, k] = branching[i, k] * fac[s, i, k] * share
-                if observation == NEGATIVE_BINOMIAL:
+                empty = True
+                for k in range(K):
+                    if y_day[k] != 0.0:
+                        empty = False
+                if empty:  # no roots and no children: each stream's zero-count term
+                    for k in range(K):
+                        term, d_lam[k], d_phi[k] = count_term(0.0, lam_day[k], observation, dispersion[k],
+                                                              lg_phi[k], dg_phi[k])
+                        logp += term
+                        g_disp[k] += d_phi[k]
+                        for i in range(K):
+                            d_same[i, k] = 0.0
+                elif observation == NEGATIVE_BINOMIAL:
                     logp += cascade_nb_term(y_day, lam_day, same_day, dispersion, dg_phi, d_lam, d_same, d_phi,
                                             weights, psis, work)
                     for k in range(K):

@@ -128,15 +128,22 @@ class Prior:
 @dataclass(frozen=True)
 class SamplerSettings:
     """Sampler defaults: draws and tuning steps per chain, chains, target acceptance, sampler,
-    and (nutpie) the mass-matrix adaptation: "diag", or "low_rank" for correlated posteriors."""
+    and (nutpie) the mass-matrix adaptation: "low_rank" (nutpie's low-rank modified mass
+    matrix, for the strongly correlated Hawkes posteriors), "diag", or "auto" (the default:
+    "diag" when every partially pooled effect is non-centred, "low_rank" otherwise; other
+    samplers "diag"). :func:`escalate.inference.sampling.mass_matrix`
+    resolves it; docs/performance.md has the measurements behind the rule."""
 
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
     target_accept: float = 0.9
     sampler: str = "nutpie"
-    adaptation: str = "diag"
+    adaptation: str = "auto"
 
+
+#: The mass-matrix adaptations a spec may ask for (``"auto"`` chooses per model).
+ADAPTATIONS = ("auto", "diag", "low_rank")
 
 #: How truces without event data enter a hazard with a violence feedback term (MODEL.md 6).
 UNOBSERVED_VIOLENCE = ("error", "omit_feedback", "exclude")
@@ -367,10 +374,10 @@ class ModelSpec:
                 raise SpecError(f"{source}: sampler.{key} must be >= 1")
         if sampler_kw["sampler"] not in ("nutpie", "pymc", "numpyro"):
             raise SpecError(f"{source}: sampler.sampler must be 'nutpie', 'pymc' or 'numpyro'")
-        if sampler_kw["adaptation"] not in ("diag", "low_rank"):
-            raise SpecError(f"{source}: sampler.adaptation must be 'diag' or 'low_rank' (nutpie's "
-                            f"low-rank modified mass matrix, for correlated posteriors)")
-        if sampler_kw["adaptation"] != "diag" and sampler_kw["sampler"] != "nutpie":
+        if sampler_kw["adaptation"] not in ADAPTATIONS:
+            raise SpecError(f"{source}: sampler.adaptation must be 'auto' (the default), 'diag' or 'low_rank' "
+                            f"(nutpie's low-rank modified mass matrix, for correlated posteriors)")
+        if sampler_kw["adaptation"] == "low_rank" and sampler_kw["sampler"] != "nutpie":
             raise SpecError(f"{source}: sampler.adaptation = {sampler_kw['adaptation']!r} needs sampler = 'nutpie'")
         kw["sampler"] = SamplerSettings(**sampler_kw)
         for key, target in (("scenario", "scenarios"), ("collapse", "collapse")):
