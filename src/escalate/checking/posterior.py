@@ -34,17 +34,17 @@ def fitted_daily_rate(fit, truce: str, draws: int = 200) -> xr.DataArray:
     data = fit.data
     j = data.truce_ids.index(truce)
     p = posterior_parameters(fit, draw_indices(fit, draws))
-    mu, alpha = segment_rates(fit, p, j)
-    seg = data.segments
-    lo = seg.offsets[j]
-    w = p["decay"]
-    n_days = int(np.ceil(data.durations[j]))
     if data.resolution == "day":
         out, M = daily_roots(fit, j, p)
         if M is not None:  # the cascade: a day's mean is its roots' mean times (I - M)^-1
             eye = np.eye(M.shape[-1])
             out = np.linalg.solve(np.swapaxes(eye - M, -1, -2), out[..., None])[..., 0]
     else:
+        mu, alpha = segment_rates(fit, p, j)
+        seg = data.segments
+        lo = seg.offsets[j]
+        w = p["decay"]
+        n_days = int(np.ceil(data.durations[j]))
         ev = data.event_arrays()
         mine = slice(ev["truce_offsets"][j], ev["truce_offsets"][j + 1])
         times, kinds, segs = ev["times"][mine], ev["streams"][mine], ev["segment"][mine] - lo
