@@ -85,7 +85,8 @@ def plain(params: dict) -> dict:
 
 
 def run_tick(python, data, params, workdir) -> dict:
-    times, streams = data.event_arrays()["times"], data.event_arrays()["streams"]
+    events = data.event_arrays()
+    times, streams = events["times"], events["streams"]
     path = Path(workdir) / f"events{len(times)}.npz"
     np.savez(path, **{f"stream{k}": times[streams == k] for k in range(2)})
     p = normalize_params(plain(params), 2, 1, 2, 0)

@@ -40,7 +40,7 @@ def sample_model(model, spec, *, draws=None, tune=None, chains=None, seed=0, sam
     sampler = sampler or settings.sampler
     chains = chains or settings.chains
     adaptation = mass_matrix(spec, model, sampler)
-    extra = {"nuts": {"adaptation": adaptation}} if sampler == "nutpie" and adaptation != "diag" else {}
+    extra = {"nuts": {"adaptation": adaptation}} if adaptation != "diag" else {}  # only nutpie's is not
     with model, sampler_logs_quiet():
         tree = pm.sample(draws=draws or settings.draws, tune=tune or settings.tune, chains=chains,
                          cores=cores or min(chains, os.cpu_count() or 1), random_seed=seed, nuts_sampler=sampler,

@@ -22,8 +22,8 @@ cost O(N K) (below the O(N K^2) of the textbook recursion) with one transcendent
 per event (an exp): excitation factors are tabulated per segment, the backward pass reuses the
 forward pass's decay factors, the tails exp(-omega (T - t)) are their running product, and
 sum log lambda_l is the log of running products of the intensities (one log per hundred or so
-events; benchmarks/tick_compare.py measures it against tick). Events at the same time do not excite each other (strict t_m < t_l): groups of tied
-times are handled together.
+events; benchmarks/tick_compare.py measures it against tick). Events at the same time do not
+excite each other (strict t_m < t_l): groups of tied times are handled together.
 
 Daily counts
 ------------

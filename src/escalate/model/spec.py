@@ -131,8 +131,8 @@ class SamplerSettings:
     and (nutpie) the mass-matrix adaptation: "low_rank" (nutpie's low-rank modified mass
     matrix, for the strongly correlated Hawkes posteriors), "diag", or "auto" (the default:
     "diag" when every partially pooled effect is non-centred, "low_rank" otherwise; other
-    samplers "diag"). :func:`escalate.inference.sampling.mass_matrix`
-    resolves it; docs/performance.md has the measurements behind the rule."""
+    samplers "diag"). :func:`escalate.inference.sampling.mass_matrix` resolves it;
+    docs/performance.md has the measurements behind the rule."""
 
     draws: int = 1000
     tune: int = 1000
